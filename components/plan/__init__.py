@@ -1,0 +1,1 @@
+"""Pure planning decisions: model fit, capacity, cost, names, engine args, manifests as data."""

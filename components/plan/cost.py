@@ -1,0 +1,243 @@
+"""Hourly and monthly cost of a stack at best, expected and worst case, item by item."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from components.catalog import load_catalog
+from components.catalog.services import service_price, system_node_price
+from components.plan import names
+from components.plan.ladder import LadderPlan, Rung, plan_ladders
+from components.plan.sizing import plan_serving
+from components.plan.storage import billed_local_ssd, local_ssd_count
+from components.spec import StackSpec
+
+HOURS_PER_MONTH = 730
+GB_PER_GIB = 1.073741824
+
+
+@dataclass(frozen=True)
+class Hourly:
+    """USD per hour in the three scenarios (best <= expected <= worst)."""
+
+    best: float
+    expected: float
+    worst: float
+
+    @staticmethod
+    def flat(usd: float) -> "Hourly":
+        """A cost that does not depend on spot luck."""
+        return Hourly(usd, usd, usd)
+
+    def __add__(self, other: "Hourly") -> "Hourly":
+        return Hourly(self.best + other.best, self.expected + other.expected, self.worst + other.worst)
+
+    def monthly(self) -> "Hourly":
+        """The same cost over a 730-hour month."""
+        return Hourly(self.best * HOURS_PER_MONTH, self.expected * HOURS_PER_MONTH, self.worst * HOURS_PER_MONTH)
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """What one capacity-bearing or billed resource costs."""
+
+    resource: str
+    type: str
+    instance_type: str | None
+    region: str
+    count_min: int
+    count_max: int
+    purchase: str
+    hourly: Hourly
+
+
+_RUNG_TYPES = {
+    ("aws", "eks"): "aws:eks/nodeGroup:NodeGroup", ("aws", "vm"): "aws:autoscaling/group:Group",
+    ("gcp", "gke"): "gcp:container/nodePool:NodePool",
+    ("gcp", "vm"): "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager",
+}
+
+
+def _node_hourly(spec: StackSpec, ladder: LadderPlan, rung: Rung) -> Hourly:
+    """Price of one node of ``rung`` (the cheapest priced type for spot, the first type otherwise)."""
+    catalog = load_catalog()
+    price = catalog.price(ladder.cloud, rung.instance_types[0], ladder.region)
+    assert price is not None, "spec checks refuse pools whose primary type has no price in the region"
+    od = price.on_demand
+    if rung.purchase == "capacity_block":
+        return Hourly.flat(price.capacity_block or od)
+    if rung.purchase in ("reserved", "on_demand"):
+        return Hourly.flat(od)
+    spots = [p.spot for t in rung.instance_types if (p := catalog.price(ladder.cloud, t, ladder.region)) and p.spot]
+    spot = min(spots) if spots else od  # unknown spot price: assume no discount
+    share = spec.budget.spot_availability
+    return Hourly(best=spot, expected=share * spot + (1 - share) * od, worst=od)
+
+
+def _ssd_hourly(spec: StackSpec, ladder: LadderPlan, instance_type: str) -> float:
+    """Billed local SSD per node-hour (GCP optional SSDs); 0 where bundled or instance store."""
+    catalog = load_catalog()
+    inst = catalog.instance(ladder.cloud, instance_type)
+    if not billed_local_ssd(inst):
+        return 0.0
+    weights = max((p.weights_gib for p in plan_serving(spec) if p.pool == ladder.pool), default=0.0)
+    gib = local_ssd_count(inst, weights) * 375 / GB_PER_GIB
+    return gib * catalog.local_ssd_usd_per_gib_month / HOURS_PER_MONTH
+
+
+def _mode(spec: StackSpec, cloud: str) -> str:
+    return spec.aws.mode if cloud == "aws" and spec.aws else spec.gcp.mode if spec.gcp else "vm"
+
+
+def _rung_items(spec: StackSpec, ladder: LadderPlan) -> list[CostItem]:
+    mode = _mode(spec, ladder.cloud)
+    items = []
+    for rung in ladder.rungs:
+        if rung.tier == "on-demand-fallback":
+            continue  # priced in the spot rung's worst case (same maximum, on-demand price)
+        node = _node_hourly(spec, ladder, rung) + Hourly.flat(_ssd_hourly(spec, ladder, rung.instance_types[0]))
+        n = rung.max_nodes
+        resource = names.fleet_name(ladder.pool) if (ladder.cloud, mode) == ("aws", "vm") else names.rung_name(ladder.pool, rung.tier)
+        items.append(CostItem(resource, _RUNG_TYPES[(ladder.cloud, mode)], rung.instance_types[0], ladder.region,
+                              rung.min_nodes, n, rung.purchase, Hourly(node.best * n, node.expected * n, node.worst * n)))
+    return items
+
+
+def _reservation_items(spec: StackSpec) -> list[CostItem]:
+    """Reserved capacity nobody's rung consumes is still billed (reservations bill whether used or not)."""
+    catalog = load_catalog()
+    used: dict[str, int] = {}
+    for _, pool in spec.pools():
+        if pool.capacity.reservation:
+            used[pool.capacity.reservation] = used.get(pool.capacity.reservation, 0) + pool.capacity.reserved
+    rows = []
+    if spec.aws:
+        for r in spec.aws.reservations:
+            rows.append(("aws", r.name, "aws:ec2/capacityReservation:CapacityReservation", r.instance_type,
+                         r.region or spec.aws.region, r.count, "reserved"))
+        if spec.aws.allow_capacity_block_purchase:
+            for b in spec.aws.capacity_blocks:
+                rows.append(("aws", b.name, "aws:ec2/capacityBlockReservation:CapacityBlockReservation",
+                             b.instance_type, b.region or spec.aws.region, b.count, "capacity_block"))
+    if spec.gcp:
+        for g in spec.gcp.reservations:
+            rows.append(("gcp", g.name, "gcp:compute/reservation:Reservation", g.machine_type,
+                         g.zone.rsplit("-", 1)[0], g.count, "reserved"))
+    items = []
+    for cloud, name, typ, itype, region, count, purchase in rows:
+        idle = max(0, count - used.get(name, 0))
+        price = catalog.price(cloud, itype, region)
+        rate = (price.capacity_block or price.on_demand) if purchase == "capacity_block" else price.on_demand
+        items.append(CostItem(name, typ, itype, region, idle, idle, purchase, Hourly.flat(idle * rate)))
+    return items
+
+
+def _regions(spec: StackSpec, cloud: str) -> list[str]:
+    """Regions of a cloud that hold GPU pools, in first-use order."""
+    out: list[str] = []
+    for c, pool in spec.pools():
+        region = spec.pool_region(c, pool)
+        if c == cloud and region not in out:
+            out.append(region)
+    return out
+
+
+def _platform_items(spec: StackSpec) -> list[CostItem]:
+    """Control planes, system nodes and NAT per cluster/VPC region."""
+    items = []
+    if spec.aws:
+        nat = service_price("network", "aws_nat_gateway_hour").usd
+        for region in _regions(spec, "aws"):
+            if spec.aws.mode == "eks":
+                cluster = names.cluster_name(spec.environment, "aws", region)
+                items.append(CostItem(cluster, "aws:eks/cluster:Cluster", None, region, 1, 1, "on_demand",
+                                      Hourly.flat(service_price("control_planes", "eks_cluster_hour").usd)))
+                sys_type = spec.aws.eks.system_instance_type
+                price = system_node_price("aws", sys_type)
+                if price is not None:
+                    n_min, n_max = spec.aws.eks.system_nodes, 2 * spec.aws.eks.system_nodes
+                    items.append(CostItem(f"{cluster}-system", "aws:eks/nodeGroup:NodeGroup", sys_type, region,
+                                          n_min, n_max, "on_demand", Hourly(price.usd * n_min, price.usd * n_min, price.usd * n_max)))
+            else:
+                items.append(CostItem(f"serving-lb-{region}", "aws:lb/loadBalancer:LoadBalancer", None, region, 1, 1,
+                                      "on_demand", Hourly.flat(service_price("network", "aws_nlb_hour").usd)))
+            if not spec.aws.network.existing_vpc_id:
+                azs = spec.aws.network.az_count
+                items.append(CostItem(f"vpc-{region}-nat", "aws:ec2/natGateway:NatGateway", None, region, azs, azs,
+                                      "on_demand", Hourly.flat(azs * nat)))
+    if spec.gcp:
+        for region in _regions(spec, "gcp"):
+            if spec.gcp.mode == "gke":
+                cluster = names.cluster_name(spec.environment, "gcp", region)
+                items.append(CostItem(cluster, "gcp:container/cluster:Cluster", None, region, 1, 1, "on_demand",
+                                      Hourly.flat(service_price("control_planes", "gke_cluster_hour").usd)))
+                price = system_node_price("gcp", spec.gcp.gke.system_machine_type)
+                if price is not None:
+                    n_min = spec.gcp.gke.system_nodes * 3  # per zone, regional cluster over three zones
+                    items.append(CostItem(f"{cluster}-system", "gcp:container/nodePool:NodePool",
+                                          spec.gcp.gke.system_machine_type, region, n_min, 2 * n_min, "on_demand",
+                                          Hourly(price.usd * n_min, price.usd * n_min, price.usd * 2 * n_min)))
+            else:
+                items.append(CostItem(f"serving-ilb-{region}", "gcp:compute/forwardingRule:ForwardingRule", None, region,
+                                      1, 1, "on_demand", Hourly.flat(service_price("network", "gcp_forwarding_rule_hour").usd)))
+    return items
+
+
+def _storage_items(spec: StackSpec) -> list[CostItem]:
+    """Weights buckets: every served revision (and canary revision) of every model, once per cloud."""
+    serving = plan_serving(spec)
+    items = []
+    for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucketV2:BucketV2"),
+                            ("gcp", "gcs_standard_gb_month", "gcp:storage/bucket:Bucket")):
+        section = spec.aws if cloud == "aws" else spec.gcp
+        if section is None:
+            continue
+        gib = 0.0
+        for model in spec.models:
+            plans = [p for p in serving if p.model == model.name and p.cloud == cloud]
+            if plans:
+                gib += plans[0].weights_gib * (2 if model.canary else 1)
+        usd = gib * GB_PER_GIB * service_price("storage", key).usd / HOURS_PER_MONTH
+        items.append(CostItem("weights", typ, None, section.region or "", 1, 1, "on_demand", Hourly.flat(usd)))
+    return items
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    """Every cost item of a stack with totals."""
+
+    items: tuple[CostItem, ...]
+    catalog_as_of: str
+
+    @property
+    def hourly(self) -> Hourly:
+        """Total USD per hour."""
+        total = Hourly.flat(0.0)
+        for item in self.items:
+            total = total + item.hourly
+        return total
+
+    @property
+    def monthly(self) -> Hourly:
+        """Total USD per 730-hour month."""
+        return self.hourly.monthly()
+
+    def to_json(self) -> dict:
+        """The ``cost`` section of the plan JSON (amounts rounded to cents of a cent)."""
+        def r(h: Hourly) -> dict:
+            return {k: round(v, 4) for k, v in asdict(h).items()}
+        return {
+            "hourly": r(self.hourly), "monthly": {k: round(v, 2) for k, v in asdict(self.monthly).items()},
+            "catalog_as_of": self.catalog_as_of,
+            "items": [{**{k: v for k, v in asdict(i).items() if k != "hourly"}, "hourly": r(i.hourly)} for i in self.items],
+        }
+
+
+def estimate_cost(spec: StackSpec) -> CostPlan:
+    """Price every capacity-bearing resource of the stack from the catalog."""
+    items: list[CostItem] = []
+    for ladder in plan_ladders(spec):
+        items.extend(_rung_items(spec, ladder))
+    items.extend(_reservation_items(spec))
+    items.extend(_platform_items(spec))
+    items.extend(_storage_items(spec))
+    return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat())

@@ -1,0 +1,195 @@
+"""Model fit: does a model fit a GPU shape under vLLM, and how many tokens of KV cache remain.
+
+The arithmetic follows how vLLM sizes its KV cache at boot (serving.md):
+    available per GPU = usable VRAM x gpu_memory_utilization - weights per GPU - activation peak
+    KV bytes per token per GPU = 2 (K and V) x layers x KV heads per GPU x head_dim x KV dtype bytes
+    KV tokens = available / KV bytes per token, rounded down to vLLM's 16-token blocks
+    max concurrency = KV tokens // max_model_len (every sequence at full length: the worst case)
+
+Weight bytes per parameter: bf16/fp16 2, fp8/int8 1, int4 0.5 plus 4% for group-wise scales and zero points
+(AWQ/GPTQ group size 128 with an fp16 scale and a 4-bit zero: 20 bits / 128 weights = 0.16 bit per 4-bit weight).
+Embeddings kept in 16 bits by some quantized checkpoints are not counted (small next to the estimate's error).
+
+Activation peak is a planning estimate, a line through serving.md's figures (1.2 GiB at 8.03B parameters,
+2.0 GiB at 70.55B): 1.0972 + 0.012796 x params in billions, in GiB per GPU. vLLM profiles the real peak at boot;
+non-torch memory (NCCL buffers, CUDA graphs) varies by version and is inside this margin only roughly.
+
+Tensor parallelism (vLLM's rules): TP must divide the attention (query) heads
+(ModelConfig.verify_with_parallel_config), and either TP divides the KV heads (each GPU holds kv_heads / TP)
+or the KV heads divide TP (each GPU holds one KV head, replicated TP / kv_heads times; QKVParallelLinear).
+So per-GPU KV heads = max(1, kv_heads // TP). TP must not exceed the GPUs of one node (no multi-node TP here).
+
+fp8 weights on GPUs without FP8 tensor cores (Ampere: A10G, A100) are allowed: vLLM runs them weight-only
+(FP8 Marlin, W8A16) with fp8's memory footprint but roughly bf16 speed; FitResult.note says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from components.catalog.types import GpuModel, InstanceType, ModelArch
+
+DType = Literal["bf16", "fp16", "fp8", "int8", "int4"]
+KvDType = Literal["auto", "fp8"]
+
+INT4_SCALE_OVERHEAD = 1.04
+BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0,
+                                     "int4": 0.5 * INT4_SCALE_OVERHEAD}
+# "auto" = the model's 16-bit dtype (fp8/int weights still keep a 16-bit KV cache unless asked otherwise).
+KV_BYTES: dict[str, int] = {"auto": 2, "fp8": 1}
+BLOCK_TOKENS = 16  # vLLM's default KV block size
+ACTIVATION_BASE_GIB = 1.0972
+ACTIVATION_GIB_PER_BILLION = 0.012796
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of sizing one model on one GPU shape at one tensor-parallel size.
+
+    Attributes:
+        instance_type / cloud: The node, None when sized on bare GPUs (fit_on_gpus).
+        replicas_per_node: Engine replicas one node holds (GPUs // TP).
+        weights_gib_per_gpu / activation_gib / kv_gib_per_gpu: GiB per GPU.
+        kv_bytes_per_token_per_gpu: KV cache bytes one token takes on each GPU.
+        kv_tokens: KV cache capacity of one replica, tokens (multiple of 16).
+        max_concurrency: Sequences of max_model_len one replica holds at once (kv_tokens // max_model_len).
+        fits: True when a replica starts and holds `concurrency` full-length sequences.
+        reason: "" when it fits, else the first reason it does not.
+        quantization: vLLM --quantization value implied by dtype ("fp8") or None.
+        note: Caveats that do not block the fit ("" when none).
+    """
+
+    model: str
+    instance_type: str | None
+    cloud: str | None
+    gpu: str
+    gpus_per_node: int
+    tp: int
+    replicas_per_node: int
+    usable_vram_gib: float
+    weights_gib_per_gpu: float
+    activation_gib: float
+    kv_bytes_per_token_per_gpu: int
+    kv_gib_per_gpu: float
+    kv_tokens: int
+    max_concurrency: int
+    fits: bool
+    reason: str
+    dtype: DType
+    kv_cache_dtype: KvDType
+    max_model_len: int
+    concurrency: int
+    gpu_memory_utilization: float
+    quantization: str | None
+    note: str = ""
+
+
+def weights_gib_per_gpu(arch: ModelArch, dtype: DType, tp: int) -> float:
+    """Weights on each GPU in GiB: params x bytes per param / TP."""
+    return arch.params * BYTES_PER_PARAM[dtype] / tp / GIB
+
+
+def activation_gib(arch: ModelArch) -> float:
+    """Planning estimate of vLLM's profiled activation peak per GPU, GiB (see module docstring)."""
+    return ACTIVATION_BASE_GIB + ACTIVATION_GIB_PER_BILLION * arch.params_billions
+
+
+def kv_bytes_per_token_per_gpu(arch: ModelArch, tp: int, kv_cache_dtype: KvDType = "auto") -> int:
+    """KV cache bytes per token on each GPU; KV heads are replicated when TP exceeds them."""
+    heads_per_gpu = max(1, arch.kv_heads // tp)
+    return 2 * arch.layers * heads_per_gpu * arch.head_dim * KV_BYTES[kv_cache_dtype]
+
+
+def tp_problem(arch: ModelArch, tp: int, gpus: int) -> str:
+    """Returns why vLLM cannot run this TP size on this many GPUs, "" when it can."""
+    if tp > gpus:
+        return f"TP {tp} exceeds {gpus} GPUs per node"
+    if arch.attention_heads % tp:
+        return f"TP {tp} does not divide {arch.attention_heads} attention heads"
+    if arch.kv_heads % tp and tp % arch.kv_heads:
+        return f"TP {tp} and {arch.kv_heads} KV heads: neither divides the other"
+    return ""
+
+
+def _tokens(n: int) -> str:
+    return f"{n / 1000:.0f}k" if n >= 10_000 else str(n)
+
+
+def _check_inputs(dtype: str, kv_cache_dtype: str, tp: int, gpus: int, max_model_len: int, concurrency: int,
+                  util: float) -> None:
+    if dtype not in BYTES_PER_PARAM:
+        raise ValueError(f"dtype {dtype!r} is not one of {sorted(BYTES_PER_PARAM)}")
+    if kv_cache_dtype not in KV_BYTES:
+        raise ValueError(f"kv_cache_dtype {kv_cache_dtype!r} is not one of {sorted(KV_BYTES)}")
+    if min(tp, gpus, max_model_len, concurrency) < 1:
+        raise ValueError("tp, gpus, max_model_len and concurrency must be >= 1")
+    if not 0 < util <= 1:
+        raise ValueError(f"gpu_memory_utilization {util} must be in (0, 1]")
+
+
+def fit_on_gpus(arch: ModelArch, gpu: GpuModel, gpus: int, tp: int, *, dtype: DType,
+                kv_cache_dtype: KvDType = "auto", max_model_len: int, concurrency: int,
+                gpu_memory_utilization: float = 0.9, instance_type: str | None = None,
+                cloud: str | None = None) -> FitResult:
+    """Sizes a model on `gpus` GPUs of one model at tensor-parallel size `tp`.
+
+    Args:
+        arch: Model architecture.
+        gpu: GPU model (its usable VRAM is what the driver reports).
+        gpus: GPUs in the node; replicas per node = gpus // tp.
+        tp: Tensor-parallel size (GPUs per replica).
+        dtype: Weight dtype.
+        kv_cache_dtype: "auto" (16-bit) or "fp8".
+        max_model_len: Context length vLLM reserves per sequence, tokens.
+        concurrency: Full-length sequences each replica must hold at once.
+        gpu_memory_utilization: vLLM's fraction of GPU memory it may use (default 0.9).
+        instance_type: Node name for the result, if any.
+        cloud: Cloud for the result, if any.
+
+    Raises:
+        ValueError: a programming error (unknown dtype, non-positive sizes, utilisation outside (0, 1]).
+    """
+    _check_inputs(dtype, kv_cache_dtype, tp, gpus, max_model_len, concurrency, gpu_memory_utilization)
+    weights = weights_gib_per_gpu(arch, dtype, tp)
+    activations = activation_gib(arch)
+    budget = gpu.usable_vram_gib * gpu_memory_utilization
+    kv_gib = max(0.0, budget - weights - activations)
+    per_token = kv_bytes_per_token_per_gpu(arch, tp, kv_cache_dtype)
+    kv_tokens = math.floor(kv_gib * GIB / per_token) // BLOCK_TOKENS * BLOCK_TOKENS
+    max_concurrency = kv_tokens // max_model_len
+    reason = tp_problem(arch, tp, gpus)
+    if not reason and max_model_len > arch.max_context:
+        reason = f"max_model_len {max_model_len} exceeds the model's context of {arch.max_context}"
+    if not reason and weights + activations >= budget:
+        reason = (f"weights {weights:.1f} GiB + activations {activations:.1f} GiB per GPU exceed "
+                  f"{budget:.1f} GiB ({gpu.usable_vram_gib:.2f} GiB usable x {gpu_memory_utilization:.2f})")
+    if not reason and kv_tokens < max_model_len:
+        reason = f"KV capacity {_tokens(kv_tokens)} tokens cannot hold one sequence of {max_model_len}"
+    if not reason and max_concurrency < concurrency:
+        plural = "s" if max_concurrency != 1 else ""
+        reason = (f"KV capacity {_tokens(kv_tokens)} tokens holds {max_concurrency} sequence{plural} of "
+                  f"{max_model_len}, need {concurrency}")
+    note = ""
+    if dtype == "fp8" and not gpu.fp8:
+        note = (f"{gpu.name} has no FP8 tensor cores: vLLM runs fp8 weights weight-only (FP8 Marlin, W8A16), "
+                "fp8 memory at roughly bf16 speed")
+    return FitResult(
+        model=arch.hf_repo, instance_type=instance_type, cloud=cloud, gpu=gpu.name, gpus_per_node=gpus, tp=tp,
+        replicas_per_node=gpus // tp, usable_vram_gib=gpu.usable_vram_gib, weights_gib_per_gpu=weights,
+        activation_gib=activations, kv_bytes_per_token_per_gpu=per_token, kv_gib_per_gpu=kv_gib,
+        kv_tokens=kv_tokens, max_concurrency=max_concurrency, fits=not reason, reason=reason, dtype=dtype,
+        kv_cache_dtype=kv_cache_dtype, max_model_len=max_model_len, concurrency=concurrency,
+        gpu_memory_utilization=gpu_memory_utilization, quantization="fp8" if dtype == "fp8" else None, note=note,
+    )
+
+
+def fit(arch: ModelArch, instance: InstanceType, tp: int, *, dtype: DType, kv_cache_dtype: KvDType = "auto",
+        max_model_len: int, concurrency: int, gpu_memory_utilization: float = 0.9) -> FitResult:
+    """Sizes a model on one catalog node at tensor-parallel size `tp` (see fit_on_gpus for arguments)."""
+    return fit_on_gpus(arch, instance.gpu, instance.gpu_count, tp, dtype=dtype, kv_cache_dtype=kv_cache_dtype,
+                       max_model_len=max_model_len, concurrency=concurrency,
+                       gpu_memory_utilization=gpu_memory_utilization, instance_type=instance.name,
+                       cloud=instance.cloud)

@@ -1,0 +1,49 @@
+"""The plan's report sections (cost, model fit, warnings, routing) computed from the spec alone."""
+from __future__ import annotations
+
+import datetime as dt
+
+from components.catalog import load_catalog
+from components.plan.cost import estimate_cost
+from components.plan.sizing import plan_serving
+from components.spec import StackSpec
+
+
+def sizing_rows(spec: StackSpec) -> list[dict]:
+    """One row per (model, pool, instance type): the fit the serving layer deploys."""
+    rows = []
+    for plan in plan_serving(spec):
+        for result in plan.fits_by_type:
+            rows.append({
+                "model": plan.model, "pool": plan.pool, "cloud": plan.cloud, "region": plan.region,
+                "instance_type": result.instance_type, "gpu": result.gpu, "gpus_per_node": result.gpus_per_node,
+                "tp": plan.tp, "replicas_per_node": result.replicas_per_node,
+                "weights_gib_per_gpu": round(result.weights_gib_per_gpu, 2), "kv_tokens": result.kv_tokens,
+                "max_concurrency": result.max_concurrency, "min_concurrency": result.concurrency,
+                "max_model_len": result.max_model_len, "fits": result.fits, "reason": result.reason,
+                "max_replicas": plan.max_replicas, "load_format": plan.load_format,
+                "engine_args": list(plan.engine_args),
+            })
+    return rows
+
+
+def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
+    """Things a reviewer should see that are not policy violations."""
+    out = load_catalog().stale_warnings(today or dt.date.today(), spec.policy.catalog_max_age_days)
+    if spec.aws and spec.aws.capacity_blocks and not spec.aws.allow_capacity_block_purchase:
+        names = ", ".join(b.name for b in spec.aws.capacity_blocks)
+        out.append(f"capacity blocks {names} are planned but not bought: set gpuinfra:aws.allow_capacity_block_purchase "
+                   "to true to buy them (prepaid, cannot be cancelled)")
+    return out
+
+
+def build_report(spec: StackSpec) -> dict:
+    """The ``cost``, ``sizing``, ``warnings`` and ``routing`` sections of the plan."""
+    from components.plan.routing import routing_rows  # noqa: PLC0415  (filled by the router planning)
+
+    return {
+        "cost": estimate_cost(spec).to_json(),
+        "sizing": sizing_rows(spec),
+        "warnings": warnings(spec),
+        "routing": routing_rows(spec),
+    }

@@ -1,0 +1,138 @@
+"""The ``aws`` section: regions, network, EKS or VM mode, GPU pools, reservations, capacity blocks."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, IPvAnyNetwork, model_validator
+
+from components.spec.base import Name, NonNegativeInt, PositiveInt, Spec
+from components.spec.capacity import GpuPoolSpec
+from components.spec.storage import WeightsBucketSpec
+
+
+class AwsNetworkSpec(Spec):
+    """VPC per region: private subnets across zones, NAT for egress, an S3 gateway endpoint."""
+
+    vpc_cidr: IPvAnyNetwork = IPvAnyNetwork("10.0.0.0/16")  # type: ignore[operator]
+    """CIDR of each region's VPC (regions are not peered, so they may share it)."""
+    az_count: int = Field(default=3, ge=2, le=6)
+    """Availability zones the private subnets span."""
+    existing_vpc_id: str | None = None
+    """Use this VPC instead of creating one (single-region stacks only); needs existing_private_subnet_ids."""
+    existing_private_subnet_ids: list[str] = Field(default_factory=list)
+    """Private subnets of the existing VPC, at least two zones."""
+
+    @model_validator(mode="after")
+    def _existing(self) -> "AwsNetworkSpec":
+        if self.existing_vpc_id and len(self.existing_private_subnet_ids) < 2:
+            raise ValueError("existing_vpc_id needs at least two existing_private_subnet_ids")
+        if self.existing_private_subnet_ids and not self.existing_vpc_id:
+            raise ValueError("existing_private_subnet_ids needs existing_vpc_id")
+        return self
+
+
+class EksSpec(Spec):
+    """EKS cluster settings (one cluster per region that has GPU pools)."""
+
+    kubernetes_version: str | None = None
+    """Kubernetes minor version, e.g. "1.33"; default: the pinned version in the versions file."""
+    system_instance_type: str = "m7i.large"
+    """Instance type of the small system node group (CPU add-ons, autoscaler, monitoring)."""
+    system_nodes: int = Field(default=2, ge=1, le=10)
+    """Nodes in the system node group (min = desired; max is twice this)."""
+    endpoint_public_access: bool = False
+    """Expose the API server publicly (then only to public_access_cidrs)."""
+    public_access_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    admin_principal_arns: list[str] = Field(default_factory=list)
+    """IAM roles/users given cluster-admin through access entries (API auth mode)."""
+
+    @model_validator(mode="after")
+    def _public(self) -> "EksSpec":
+        if self.endpoint_public_access and not self.public_access_cidrs:
+            raise ValueError("endpoint_public_access needs public_access_cidrs (never 0.0.0.0/0 implicitly)")
+        return self
+
+
+class AwsVmSpec(Spec):
+    """VM-mode serving fleet behind an internal load balancer (no Kubernetes)."""
+
+    load_balancer: Literal["nlb", "alb"] = "nlb"
+    monitoring_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Extra CIDRs allowed to scrape metrics ports, beside the monitoring security group."""
+
+
+class AwsReservationSpec(Spec):
+    """An On-Demand Capacity Reservation (billed at the on-demand rate whether used or not)."""
+
+    name: Name
+    region: str | None = None
+    availability_zone: str
+    instance_type: str
+    count: PositiveInt
+    match: Literal["targeted", "open"] = "targeted"
+    """``targeted``: only instances naming it use it; ``open``: any matching instance does."""
+    end_date: dt.date | None = None
+    """Date the reservation ends (at 00:00 UTC); none = unlimited (policy refuses that outside prod)."""
+
+
+class AwsCapacityBlockSpec(Spec):
+    """A Capacity Block for ML: a prepaid, non-cancellable reservation (irreversible purchase)."""
+
+    name: Name
+    region: str | None = None
+    instance_type: str
+    count: int = Field(ge=1, le=64)
+    duration_hours: PositiveInt
+    """1-14 days in 1-day steps, then 7-day steps up to 182 days (hours: 24..336 by 24, then by 168)."""
+    start_after: dt.date
+    """Earliest start date of the offering searched for."""
+    end_before: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _duration(self) -> "AwsCapacityBlockSpec":
+        days, rem = divmod(self.duration_hours, 24)
+        ok = rem == 0 and (1 <= days <= 14 or (days <= 182 and days % 7 == 0))
+        if not ok:
+            raise ValueError(
+                f"duration_hours {self.duration_hours} is not a Capacity Block length "
+                "(24..336 in steps of 24, then multiples of 168 up to 4368)"
+            )
+        return self
+
+
+class IdleWatchdogSpec(Spec):
+    """Scheduled Lambda stopping GPU instances tagged AutoShutdown=true that stay idle."""
+
+    enabled: bool = True
+    idle_threshold_pct: float = Field(default=10.0, gt=0, lt=100)
+    """GPU utilisation (%) under which an instance counts as idle."""
+    idle_minutes: PositiveInt = 60
+    """Minutes of continuous idleness before the instance is stopped."""
+    grace_minutes: PositiveInt = 30
+    """Minutes after launch during which missing metrics do not count as idle."""
+    schedule_minutes: int = Field(default=10, ge=1, le=60)
+    dry_run: bool = False
+    """Log decisions without stopping anything."""
+
+
+class AwsSpec(Spec):
+    """Everything gpuinfra creates on AWS."""
+
+    region: str | None = None
+    """Primary region; default: the provider's ``aws:region``."""
+    mode: Literal["eks", "vm"] = "eks"
+    network: AwsNetworkSpec = AwsNetworkSpec()
+    eks: EksSpec = EksSpec()
+    vm: AwsVmSpec = AwsVmSpec()
+    gpu_pools: list[GpuPoolSpec] = Field(min_length=1)
+    reservations: list[AwsReservationSpec] = Field(default_factory=list)
+    capacity_blocks: list[AwsCapacityBlockSpec] = Field(default_factory=list)
+    allow_capacity_block_purchase: bool = False
+    """Explicit opt-in: without it no Capacity Block is bought (the plan still shows offering and fee)."""
+    imds_hop_limit: int = Field(default=1, ge=1, le=3)
+    """IMDSv2 response hop limit (1 keeps containers off the metadata service)."""
+    weights_bucket: WeightsBucketSpec = WeightsBucketSpec()
+    idle_watchdog: IdleWatchdogSpec = IdleWatchdogSpec()
+    log_retention_days: NonNegativeInt = 30
+    """Retention of control-plane and Lambda log groups."""

@@ -1,0 +1,52 @@
+"""Operations settings: budget, policy guardrails and monitoring."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from components.spec.base import PositiveInt, Spec
+
+
+class BudgetSpec(Spec):
+    """Monthly GPU spend limits checked by the plan and the policy pack."""
+
+    monthly_usd: float = Field(gt=0)
+    """Worst-case monthly cost (730 h) the stack may reach (mandatory guardrail)."""
+    expected_ratio: float = Field(default=0.8, gt=0, le=1)
+    """Expected monthly cost should stay under monthly_usd x this ratio (advisory)."""
+    spot_availability: float = Field(default=0.7, ge=0, le=1)
+    """Share of the spot burst assumed to get spot capacity in the expected cost (the rest on-demand)."""
+
+
+class PolicySpec(Spec):
+    """Guardrail settings evaluated in every plan."""
+
+    allowed_gpus: list[str] = Field(default_factory=list)
+    """GPU models pools may use (e.g. L4, A10G); empty allows every catalog GPU."""
+    max_usd_per_mtok: float | None = Field(default=None, gt=0)
+    """Advisory ceiling on cost per million tokens where a throughput reference exists."""
+    catalog_max_age_days: PositiveInt = 120
+    """Warn when catalog prices are older than this."""
+    baseline_plan: str | None = None
+    """Path (repo-relative) of a plan JSON to report the monthly cost delta against (advisory)."""
+
+
+class SloSpec(Spec):
+    """Serving objectives the alerts fire on."""
+
+    ttft_p95_seconds: float = Field(default=2.0, gt=0)
+    e2e_p99_seconds: float = Field(default=10.0, gt=0)
+    error_rate: float = Field(default=0.001, gt=0, lt=1)
+
+
+class MonitoringSpec(Spec):
+    """GPU and serving monitoring."""
+
+    enabled: bool = True
+    provider: Literal["self-managed", "gke-managed"] = "self-managed"
+    """``gke-managed`` uses GKE managed DCGM and managed Prometheus on GKE clusters."""
+    retention_days: PositiveInt = 15
+    storage_gib: PositiveInt = 100
+    slo: SloSpec = SloSpec()
+    gpu_idle_threshold_pct: float = Field(default=30.0, gt=0, lt=100)

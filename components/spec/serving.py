@@ -1,0 +1,54 @@
+"""Serving-layer settings shared by every model: vLLM version, exposure, autoscaler, router."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.spec.base import Name, PositiveInt, Spec
+
+
+class TierRuleSpec(Spec):
+    """Requests whose tier header equals ``value`` go to ``model``."""
+
+    value: str = Field(min_length=1)
+    model: Name
+
+
+class RoutingSpec(Spec):
+    """One OpenAI-compatible endpoint in front of every served model."""
+
+    enabled: bool = False
+    default_model: Name | None = None
+    """Model for requests that name no served model and match no tier rule."""
+    tier_header: str = "x-user-tier"
+    tiers: list[TierRuleSpec] = Field(default_factory=list)
+    override_header: str = "x-gpuinfra-model"
+    """Header forcing a model; honoured only for callers presenting an internal key."""
+    user_header: str = "x-user-id"
+    """Header hashed (stable) to pick the canary slice of a model's traffic."""
+    rate_limit_requests_per_minute: PositiveInt | None = None
+    """Per-API-key request rate limit at the gateway; none = unlimited."""
+
+
+class ServingSpec(Spec):
+    """How models are served (Kubernetes or VM fleets)."""
+
+    vllm_version: str | None = None
+    """vLLM release of the ``vllm/vllm-openai`` image; default: the pinned one in the versions file."""
+    namespace: Name = "llm"
+    exposure: Literal["cluster-ip", "internal", "public"] = "cluster-ip"
+    """``cluster-ip`` inside the cluster; ``internal`` load balancer in the VPC; ``public`` with TLS."""
+    public_hostname: str | None = None
+    """DNS name of the public endpoint (exposure: public)."""
+    tls_certificate: str | None = None
+    """ACM certificate ARN or GCP managed certificate name for the public endpoint."""
+    enable_keda: bool = True
+    """Queue-depth autoscaling with KEDA; false falls back to an HPA on the same metric."""
+    routing: RoutingSpec = RoutingSpec()
+
+    @model_validator(mode="after")
+    def _public(self) -> "ServingSpec":
+        if self.exposure == "public" and not (self.public_hostname and self.tls_certificate):
+            raise ValueError("exposure 'public' needs public_hostname and tls_certificate (TLS is mandatory)")
+        return self

@@ -1,0 +1,62 @@
+"""The whole stack's typed intent (``StackSpec``): one schema for every environment."""
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from components.spec.aws import AwsSpec
+from components.spec.base import Environment, Spec
+from components.spec.capacity import GpuPoolSpec
+from components.spec.gcp import GcpSpec
+from components.spec.models import ModelSpec
+from components.spec.operations import BudgetSpec, MonitoringSpec, PolicySpec
+from components.spec.serving import ServingSpec
+
+#: Top-level ``gpuinfra:`` keys that must be Pulumi secrets (``pulumi config set --secret``).
+SECRET_KEYS = ("vllm_api_key", "hf_token", "grafana_admin_password", "router_api_keys")
+
+
+class StackSpec(Spec):
+    """Everything one environment (``Pulumi.<env>.yaml``) asks for, under the ``gpuinfra:`` namespace."""
+
+    environment: Environment
+    owner: str = Field(min_length=1)
+    """Team or person owning the stack (Owner tag / owner label)."""
+    cost_center: str = Field(min_length=1)
+    """Cost center tag (CostCenter / cost-center)."""
+    budget: BudgetSpec
+    models: list[ModelSpec] = Field(min_length=1)
+    aws: AwsSpec | None = None
+    gcp: GcpSpec | None = None
+    serving: ServingSpec = ServingSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
+    policy: PolicySpec = PolicySpec()
+    secrets: frozenset[str] = frozenset()
+    """Names of the secret keys set for this stack (values never enter the spec)."""
+
+    @model_validator(mode="after")
+    def _some_cloud(self) -> "StackSpec":
+        if self.aws is None and self.gcp is None:
+            raise ValueError("no cloud configured: set 'aws' and/or 'gcp'")
+        return self
+
+    def pools(self) -> list[tuple[str, GpuPoolSpec]]:
+        """Every GPU pool with its cloud, AWS first, in configuration order."""
+        out: list[tuple[str, GpuPoolSpec]] = []
+        for cloud, section in (("aws", self.aws), ("gcp", self.gcp)):
+            if section is not None:
+                out.extend((cloud, pool) for pool in section.gpu_pools)
+        return out
+
+    def pool(self, name: str) -> tuple[str, GpuPoolSpec]:
+        """The (cloud, pool) named ``name``; KeyError when absent."""
+        for cloud, pool in self.pools():
+            if pool.name == name:
+                return cloud, pool
+        raise KeyError(name)
+
+    def pool_region(self, cloud: str, pool: GpuPoolSpec) -> str:
+        """Region of a pool: its own, else its cloud's primary region."""
+        section = self.aws if cloud == "aws" else self.gcp
+        region = pool.region or (section.region if section else None)
+        assert region, "load_stack_spec fills the primary region"
+        return region

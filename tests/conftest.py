@@ -1,0 +1,48 @@
+"""Shared test helpers: stack files as the CLI encodes them, and required external tools."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def raw_stack(stack: str) -> dict:
+    """The ``config:`` mapping of a committed stack file."""
+    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def encode(raw: dict) -> tuple[dict[str, str], list[str]]:
+    """Encode a raw config mapping the way the CLI does (see components.preview.config)."""
+    from components.preview.config import encode_stack_config
+
+    return encode_stack_config("gpuinfra", raw)
+
+
+def require_tool(name: str, path: str | None = None) -> str:
+    """Path of an external tool the test needs: skip locally with a reason, fail in CI."""
+    found = path if path and Path(path).exists() else shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed (make test installs Python tools; .ci/run installs the rest)"
+    if IN_CI:
+        pytest.fail(f"{message}: CI must have it")
+    pytest.skip(message)
+
+
+@pytest.fixture(params=STACKS)
+def stack_name(request) -> str:
+    """Each committed stack."""
+    return request.param
+
+
+def dumps(value) -> str:
+    """Compact JSON as the CLI passes structured config."""
+    return json.dumps(value, separators=(",", ":"))
