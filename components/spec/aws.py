@@ -44,6 +44,7 @@ class EksSpec(Spec):
     endpoint_public_access: bool = False
     """Expose the API server publicly (then only to public_access_cidrs)."""
     public_access_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    """CIDRs allowed to reach a public API endpoint."""
     admin_principal_arns: list[str] = Field(default_factory=list)
     """IAM roles/users given cluster-admin through access entries (API auth mode)."""
 
@@ -58,6 +59,7 @@ class AwsVmSpec(Spec):
     """VM-mode serving fleet behind an internal load balancer (no Kubernetes)."""
 
     load_balancer: Literal["nlb", "alb"] = "nlb"
+    """Internal load balancer type in front of the fleet: ``nlb`` (TCP) or ``alb`` (HTTP)."""
     monitoring_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
     """Extra CIDRs allowed to scrape metrics ports, beside the monitoring security group."""
 
@@ -66,10 +68,15 @@ class AwsReservationSpec(Spec):
     """An On-Demand Capacity Reservation (billed at the on-demand rate whether used or not)."""
 
     name: Name
+    """Stable key pools reference in ``capacity.reservation``."""
     region: str | None = None
+    """Region; default: the primary region."""
     availability_zone: str
+    """Zone of the reservation: instances consuming it launch in this zone's subnet."""
     instance_type: str
+    """Instance type reserved (must be the consuming pool's first type)."""
     count: PositiveInt
+    """Instances reserved."""
     match: Literal["targeted", "open"] = "targeted"
     """``targeted``: only instances naming it use it; ``open``: any matching instance does."""
     end_date: dt.date | None = None
@@ -80,14 +87,19 @@ class AwsCapacityBlockSpec(Spec):
     """A Capacity Block for ML: a prepaid, non-cancellable reservation (irreversible purchase)."""
 
     name: Name
+    """Stable key pools reference in ``capacity.reservation``."""
     region: str | None = None
+    """Region; default: the primary region."""
     instance_type: str
+    """Instance type of the block (p4d/p5/p5en/p6 families)."""
     count: int = Field(ge=1, le=64)
+    """Instances in the block (1-64)."""
     duration_hours: PositiveInt
     """1-14 days in 1-day steps, then 7-day steps up to 182 days (hours: 24..336 by 24, then by 168)."""
     start_after: dt.date
     """Earliest start date of the offering searched for."""
     end_before: dt.date | None = None
+    """Latest end date of the offering searched for; none = any."""
 
     @model_validator(mode="after")
     def _duration(self) -> "AwsCapacityBlockSpec":
@@ -105,6 +117,7 @@ class IdleWatchdogSpec(Spec):
     """Scheduled Lambda stopping GPU instances tagged AutoShutdown=true that stay idle."""
 
     enabled: bool = True
+    """Deploy the watchdog (only outside prod)."""
     idle_threshold_pct: float = Field(default=10.0, gt=0, lt=100)
     """GPU utilisation (%) under which an instance counts as idle."""
     idle_minutes: PositiveInt = 60
@@ -112,6 +125,7 @@ class IdleWatchdogSpec(Spec):
     grace_minutes: PositiveInt = 30
     """Minutes after launch during which missing metrics do not count as idle."""
     schedule_minutes: int = Field(default=10, ge=1, le=60)
+    """Minutes between two runs of the watchdog."""
     dry_run: bool = False
     """Log decisions without stopping anything."""
 
@@ -122,17 +136,26 @@ class AwsSpec(Spec):
     region: str | None = None
     """Primary region; default: the provider's ``aws:region``."""
     mode: Literal["eks", "vm"] = "eks"
+    """Serving mode: ``eks`` (Kubernetes, GPU managed node groups) or ``vm`` (Auto Scaling groups + internal load balancer)."""
     network: AwsNetworkSpec = AwsNetworkSpec()
+    """VPC settings."""
     eks: EksSpec = EksSpec()
+    """EKS settings (mode eks)."""
     vm: AwsVmSpec = AwsVmSpec()
+    """VM fleet settings (mode vm)."""
     gpu_pools: list[GpuPoolSpec] = Field(min_length=1)
+    """GPU pools on AWS (at least one)."""
     reservations: list[AwsReservationSpec] = Field(default_factory=list)
+    """On-Demand Capacity Reservations."""
     capacity_blocks: list[AwsCapacityBlockSpec] = Field(default_factory=list)
+    """Capacity Blocks for ML to search for (bought only with allow_capacity_block_purchase)."""
     allow_capacity_block_purchase: bool = False
     """Explicit opt-in: without it no Capacity Block is bought (the plan still shows offering and fee)."""
     imds_hop_limit: int = Field(default=1, ge=1, le=3)
     """IMDSv2 response hop limit (1 keeps containers off the metadata service)."""
     weights_bucket: WeightsBucketSpec = WeightsBucketSpec()
+    """The S3 model-weights bucket."""
     idle_watchdog: IdleWatchdogSpec = IdleWatchdogSpec()
+    """The idle-GPU watchdog (non-prod)."""
     log_retention_days: NonNegativeInt = 30
     """Retention of control-plane and Lambda log groups."""

@@ -32,4 +32,4 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 class Spec(BaseModel):
     """Base of every spec: unknown keys are errors and parsed specs are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, use_attribute_docstrings=True)

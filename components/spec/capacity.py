@@ -60,6 +60,7 @@ class GpuPoolSpec(Spec):
     """Instance (AWS) or machine (GCP) types of one GPU model. The first serves the reserved and on-demand
     rungs; all of them diversify the spot burst."""
     capacity: CapacityLadderSpec
+    """The capacity ladder."""
     root_volume_gib: PositiveInt = 200
     """Encrypted root/boot disk in GiB (serving images are multi-GB)."""
     flex_start: bool = False

@@ -14,8 +14,11 @@ class GcpNetworkSpec(Spec):
     """VPC with one subnet per region, secondary ranges for GKE pods/services, Cloud NAT."""
 
     subnet_cidr: IPvAnyNetwork = IPvAnyNetwork("10.10.0.0/20")  # type: ignore[operator]
+    """Primary range of each region's subnet."""
     pods_cidr: IPvAnyNetwork = IPvAnyNetwork("10.16.0.0/14")  # type: ignore[operator]
+    """Secondary range for GKE pods."""
     services_cidr: IPvAnyNetwork = IPvAnyNetwork("10.20.0.0/20")  # type: ignore[operator]
+    """Secondary range for GKE services."""
     master_cidr: IPvAnyNetwork = IPvAnyNetwork("172.16.0.0/28")  # type: ignore[operator]
     """/28 for the GKE control plane's private endpoint peering."""
 
@@ -24,22 +27,30 @@ class GkeSpec(Spec):
     """GKE cluster settings (one regional cluster per region that has GPU pools)."""
 
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    """GKE release channel (control plane and node versions follow it)."""
     system_machine_type: str = "e2-standard-4"
+    """Machine type of the system node pool."""
     system_nodes: int = Field(default=1, ge=1, le=10)
     """System nodes per zone."""
     enable_managed_prometheus: bool = False
+    """Enable Google Cloud Managed Service for Prometheus on the cluster."""
     enable_managed_dcgm: bool = False
     """Use GKE's managed DCGM metrics (needs managed Prometheus) instead of a self-managed exporter."""
     master_authorized_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    """CIDRs allowed to reach the control plane endpoint."""
 
 
 class GcpReservationSpec(Spec):
     """A specific reservation (``specific_reservation_required``) whose shape must match its consumers."""
 
     name: Name
+    """Reservation name, referenced by pools in ``capacity.reservation``."""
     zone: str
+    """Zone of the reservation."""
     machine_type: str
+    """Machine type reserved (must be the consuming pool's first type)."""
     count: PositiveInt
+    """VMs reserved."""
     local_ssd_count: int | None = None
     """Local SSDs per VM; default: the machine's bundled count (A3/A2-Ultra), else the pool's planned count."""
 
@@ -48,6 +59,7 @@ class GcpVmSpec(Spec):
     """VM-mode serving fleet behind an internal passthrough load balancer."""
 
     monitoring_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Extra CIDRs allowed to scrape metrics ports of the VM fleet."""
 
 
 class GcpSpec(Spec):
@@ -58,9 +70,16 @@ class GcpSpec(Spec):
     region: str | None = None
     """Primary region; default: the provider's ``gcp:region``."""
     mode: Literal["gke", "vm"] = "gke"
+    """Serving mode: ``gke`` (GKE node pools) or ``vm`` (managed instance groups + internal load balancer)."""
     network: GcpNetworkSpec = GcpNetworkSpec()
+    """VPC settings."""
     gke: GkeSpec = GkeSpec()
+    """GKE settings (mode gke)."""
     vm: GcpVmSpec = GcpVmSpec()
+    """VM fleet settings (mode vm)."""
     gpu_pools: list[GpuPoolSpec] = Field(min_length=1)
+    """GPU pools on GCP (at least one)."""
     reservations: list[GcpReservationSpec] = Field(default_factory=list)
+    """Specific reservations."""
     weights_bucket: WeightsBucketSpec = WeightsBucketSpec()
+    """The GCS model-weights bucket."""

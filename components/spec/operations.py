@@ -36,17 +36,25 @@ class SloSpec(Spec):
     """Serving objectives the alerts fire on."""
 
     ttft_p95_seconds: float = Field(default=2.0, gt=0)
+    """p95 time to first token objective, seconds."""
     e2e_p99_seconds: float = Field(default=10.0, gt=0)
+    """p99 end-to-end request latency objective, seconds."""
     error_rate: float = Field(default=0.001, gt=0, lt=1)
+    """Highest tolerated share of failed requests (0.001 = 0.1%)."""
 
 
 class MonitoringSpec(Spec):
     """GPU and serving monitoring."""
 
     enabled: bool = True
+    """Deploy GPU and serving monitoring."""
     provider: Literal["self-managed", "gke-managed"] = "self-managed"
     """``gke-managed`` uses GKE managed DCGM and managed Prometheus on GKE clusters."""
     retention_days: PositiveInt = 15
+    """Prometheus retention in days."""
     storage_gib: PositiveInt = 100
+    """Prometheus persistent volume size in GiB."""
     slo: SloSpec = SloSpec()
+    """Serving objectives alerts fire on."""
     gpu_idle_threshold_pct: float = Field(default=30.0, gt=0, lt=100)
+    """GPU utilisation (%) under which a billed GPU counts as idle (alert after 1 h)."""

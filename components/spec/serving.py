@@ -12,17 +12,22 @@ class TierRuleSpec(Spec):
     """Requests whose tier header equals ``value`` go to ``model``."""
 
     value: str = Field(min_length=1)
+    """Tier header value that selects the rule."""
     model: Name
+    """Served model (``models[].name``) the tier routes to."""
 
 
 class RoutingSpec(Spec):
     """One OpenAI-compatible endpoint in front of every served model."""
 
     enabled: bool = False
+    """Deploy the router (one OpenAI-compatible endpoint for every model)."""
     default_model: Name | None = None
     """Model for requests that name no served model and match no tier rule."""
     tier_header: str = "x-user-tier"
+    """Request header naming the caller's tier."""
     tiers: list[TierRuleSpec] = Field(default_factory=list)
+    """Tier rules, first match wins."""
     override_header: str = "x-gpuinfra-model"
     """Header forcing a model; honoured only for callers presenting an internal key."""
     user_header: str = "x-user-id"
@@ -37,6 +42,7 @@ class ServingSpec(Spec):
     vllm_version: str | None = None
     """vLLM release of the ``vllm/vllm-openai`` image; default: the pinned one in the versions file."""
     namespace: Name = "llm"
+    """Kubernetes namespace of the vLLM services."""
     exposure: Literal["cluster-ip", "internal", "public"] = "cluster-ip"
     """``cluster-ip`` inside the cluster; ``internal`` load balancer in the VPC; ``public`` with TLS."""
     public_hostname: str | None = None
@@ -46,6 +52,7 @@ class ServingSpec(Spec):
     enable_keda: bool = True
     """Queue-depth autoscaling with KEDA; false falls back to an HPA on the same metric."""
     routing: RoutingSpec = RoutingSpec()
+    """The model router in front of every model."""
 
     @model_validator(mode="after")
     def _public(self) -> "ServingSpec":

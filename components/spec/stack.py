@@ -19,17 +19,25 @@ class StackSpec(Spec):
     """Everything one environment (``Pulumi.<env>.yaml``) asks for, under the ``gpuinfra:`` namespace."""
 
     environment: Environment
+    """Which environment this stack is: dev, staging or prod (prod turns on protections)."""
     owner: str = Field(min_length=1)
     """Team or person owning the stack (Owner tag / owner label)."""
     cost_center: str = Field(min_length=1)
     """Cost center tag (CostCenter / cost-center)."""
     budget: BudgetSpec
+    """Monthly spend limits."""
     models: list[ModelSpec] = Field(min_length=1)
+    """Models to serve (at least one)."""
     aws: AwsSpec | None = None
+    """AWS resources; omit for a GCP-only stack."""
     gcp: GcpSpec | None = None
+    """GCP resources; omit for an AWS-only stack."""
     serving: ServingSpec = ServingSpec()
+    """Serving settings shared by every model."""
     monitoring: MonitoringSpec = MonitoringSpec()
+    """GPU and serving monitoring."""
     policy: PolicySpec = PolicySpec()
+    """Guardrail settings."""
     secrets: frozenset[str] = frozenset()
     """Names of the secret keys set for this stack (values never enter the spec)."""
 

@@ -1,0 +1,35 @@
+"""Architecture rule: spec, catalog and plan are pure (no Pulumi or cloud SDK imports)."""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from tests.conftest import ROOT
+
+PURE = ["components/spec", "components/catalog", "components/plan"]
+FORBIDDEN = ("pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_kubernetes", "pulumi_random", "boto3", "botocore", "google")
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+@pytest.mark.parametrize("package", PURE)
+def test_pure_layers_import_no_cloud_sdk(package):
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files
+    bad = [f"{f.relative_to(ROOT)}: {name}" for f in files for name in _imports(f)
+           if name.split(".")[0] in FORBIDDEN]
+    assert not bad, bad
+
+
+def test_the_checker_sees_a_violation(tmp_path):
+    sample = tmp_path / "x.py"
+    sample.write_text("import pulumi_aws as aws\nfrom google.cloud import storage\n")
+    assert [n for n in _imports(sample) if n.split(".")[0] in FORBIDDEN] == ["pulumi_aws", "google.cloud"]
