@@ -1,0 +1,181 @@
+"""Offline answers to AWS data-source invokes, realistic for the provider's region."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from components.preview.mock_context import MockContext, digest
+
+Result = dict[str, Any]
+
+# Zone letters per region as most accounts see them (AWS docs "Regions and Zones", checked 2025-01).
+# Zone ids use the region's short code; the letter-to-id mapping is per account, so ids here are plausible only.
+AZ_LETTERS = {
+    "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd",
+    "eu-west-1": "abc", "eu-central-1": "abc", "eu-north-1": "abc", "ap-northeast-1": "acd",
+    "ap-southeast-1": "abc", "ap-south-1": "abc",
+}
+ZONE_ID_CODES = {
+    "us-east-1": "use1", "us-east-2": "use2", "us-west-1": "usw1", "us-west-2": "usw2", "eu-west-1": "euw1",
+    "eu-central-1": "euc1", "eu-north-1": "eun1", "ap-northeast-1": "apne1", "ap-southeast-1": "apse1",
+    "ap-south-1": "aps1",
+}
+# Plausible EC2 Capacity Blocks hourly rates per instance (USD), order of magnitude of the published
+# Capacity Blocks pricing page, 2025-01. Mock figures for shape only, never used for cost estimates.
+CAPACITY_BLOCK_HOURLY_USD = {
+    "p5.48xlarge": 31.464, "p5e.48xlarge": 34.608, "p5en.48xlarge": 36.184, "p4d.24xlarge": 11.786,
+    "p4de.24xlarge": 14.734, "trn1.32xlarge": 9.576, "trn2.48xlarge": 35.760,
+}
+DEFAULT_CAPACITY_BLOCK_HOURLY_USD = 10.0
+# A fixed instant keeps every run identical; real offerings start at the next 11:30 UTC.
+OFFERING_START = datetime(2025, 1, 6, 11, 30, tzinfo=timezone.utc)
+
+
+class InvokeArgumentError(ValueError):
+    """An invoke was called with arguments the offline answer cannot honour."""
+
+
+def availability_zones(ctx: MockContext) -> Result:
+    """Answer ``getAvailabilityZones`` for the provider's region, honouring the exclude filters."""
+    region = ctx.aws_region
+    code = ZONE_ID_CODES.get(region, "".join(p[0] for p in region.split("-")) + region[-1])
+    zones = [(f"{region}{letter}", f"{code}-az{i + 1}") for i, letter in enumerate(AZ_LETTERS.get(region, "abc"))]
+    excluded = set(ctx.inputs.get("excludeNames") or []) | set(ctx.inputs.get("excludeZoneIds") or [])
+    zones = [z for z in zones if z[0] not in excluded and z[1] not in excluded]
+    return {
+        "id": region,
+        "region": region,
+        "names": [z[0] for z in zones],
+        "zoneIds": [z[1] for z in zones],
+        "groupNames": [region] * len(zones),
+        "state": ctx.inputs.get("state"),
+        "excludeNames": ctx.inputs.get("excludeNames"),
+        "excludeZoneIds": ctx.inputs.get("excludeZoneIds"),
+        "allAvailabilityZones": ctx.inputs.get("allAvailabilityZones"),
+        "filters": ctx.inputs.get("filters"),
+    }
+
+
+def caller_identity(ctx: MockContext) -> Result:
+    """Answer ``getCallerIdentity`` as an assumed role in the mock account."""
+    return {
+        "id": ctx.account,
+        "accountId": ctx.account,
+        "arn": f"arn:aws:sts::{ctx.account}:assumed-role/gpuinfra-preview/offline",
+        "userId": "AROA" + digest("caller")[:17].upper() + ":offline",
+    }
+
+
+def region(ctx: MockContext) -> Result:
+    """Answer ``getRegion`` for the requested or the provider's region."""
+    name = ctx.inputs.get("region") or ctx.inputs.get("name") or ctx.aws_region
+    return {"id": name, "name": name, "region": name, "endpoint": f"ec2.{name}.amazonaws.com", "description": name}
+
+
+def partition(ctx: MockContext) -> Result:
+    """Answer ``getPartition`` for the commercial partition."""
+    return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+
+
+def ssm_parameter(ctx: MockContext) -> Result:
+    """Answer ``ssm.getParameter`` for AWS public parameters (``/aws/service/...``) only.
+
+    Raises:
+        InvokeArgumentError: The parameter is not an AWS public parameter, so no offline value exists.
+    """
+    name = str(ctx.inputs.get("name") or "")
+    if not name.startswith("/aws/service/"):
+        raise InvokeArgumentError(
+            f"aws:ssm/getParameter:getParameter: no offline value for parameter {name!r}; "
+            "only AWS public parameters under /aws/service/ are answered"
+        )
+    if name.endswith("/release_version"):
+        value = "1.31.4-20250116"
+    else:
+        value = "ami-0" + digest(name, ctx.aws_region)[:16]
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:ssm:{ctx.aws_region}::parameter{name}",
+        "type": "String",
+        "value": value,
+        "insecureValue": value,
+        "version": 1,
+        "withDecryption": ctx.inputs.get("withDecryption", True),
+        "region": ctx.aws_region,
+    }
+
+
+def capacity_block_offering(ctx: MockContext) -> Result:
+    """Answer ``ec2.getCapacityBlockOffering`` with a fee of count x hours x a plausible hourly rate."""
+    instance_type = str(ctx.inputs.get("instanceType"))
+    count = int(ctx.inputs.get("instanceCount") or 1)
+    hours = int(ctx.inputs.get("capacityDurationHours") or 24)
+    rate = CAPACITY_BLOCK_HOURLY_USD.get(instance_type, DEFAULT_CAPACITY_BLOCK_HOURLY_USD)
+    start = ctx.inputs.get("startDateRange") or OFFERING_START.strftime("%Y-%m-%dT%H:%M:%SZ")
+    start_at = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+    end = (start_at + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        **ctx.inputs,
+        "capacityBlockOfferingId": "cb-0" + digest(instance_type, str(count), str(hours), ctx.aws_region)[:16],
+        "availabilityZone": f"{ctx.aws_region}a",
+        "currencyCode": "USD",
+        "upfrontFee": f"{count * hours * rate:.2f}",
+        "startDateRange": start,
+        "endDateRange": ctx.inputs.get("endDateRange") or end,
+        "tenancy": "default",
+        "region": ctx.aws_region,
+    }
+
+
+def policy_document(ctx: MockContext) -> Result:
+    """Render ``iam.getPolicyDocument`` statements into the JSON policy the provider would produce."""
+    doc: dict[str, Any] = {"Version": ctx.inputs.get("version") or "2012-10-17"}
+    if ctx.inputs.get("policyId"):
+        doc["Id"] = ctx.inputs["policyId"]
+    doc["Statement"] = [_statement(s) for s in ctx.inputs.get("statements") or []]
+    return {
+        **ctx.inputs,
+        "id": digest(json.dumps(doc, sort_keys=True))[:10],
+        "json": json.dumps(doc, indent=2),
+        "minifiedJson": json.dumps(doc, separators=(",", ":")),
+    }
+
+
+def _one_or_list(values: list[Any]) -> Any:
+    # The provider writes a single-element set as a bare string.
+    return values[0] if len(values) == 1 else values
+
+
+def _statement(stmt: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if stmt.get("sid"):
+        out["Sid"] = stmt["sid"]
+    out["Effect"] = stmt.get("effect") or "Allow"
+    for key, name in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+        if stmt.get(key):
+            out[name] = _one_or_list(list(stmt[key]))
+    for key, name in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+        if stmt.get(key):
+            out[name] = {p["type"]: _one_or_list(list(p["identifiers"])) for p in stmt[key]}
+    if stmt.get("conditions"):
+        conditions: dict[str, dict[str, Any]] = {}
+        for cond in stmt["conditions"]:
+            conditions.setdefault(cond["test"], {})[cond["variable"]] = _one_or_list(list(cond["values"]))
+        out["Condition"] = conditions
+    return out
+
+
+# Invoke token -> answer. Add an invoke with one line here.
+AWS_INVOKES: dict[str, Callable[[MockContext], Result]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": caller_identity,
+    "aws:index/getRegion:getRegion": region,
+    "aws:index/getPartition:getPartition": partition,
+    "aws:ssm/getParameter:getParameter": ssm_parameter,
+    "aws:ec2/getCapacityBlockOffering:getCapacityBlockOffering": capacity_block_offering,
+    "aws:iam/getPolicyDocument:getPolicyDocument": policy_document,
+}
