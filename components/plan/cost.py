@@ -7,33 +7,12 @@ from components.catalog import load_catalog
 from components.catalog.services import service_price, system_node_price
 from components.plan import names
 from components.plan.ladder import LadderPlan, Rung, plan_ladders
+from components.plan.pricing import (  # noqa: F401  (Hourly and the constants are part of this module's API)
+    GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
+)
 from components.plan.sizing import plan_serving
 from components.plan.storage import billed_local_ssd, local_ssd_count
 from components.spec import StackSpec
-
-HOURS_PER_MONTH = 730
-GB_PER_GIB = 1.073741824
-
-
-@dataclass(frozen=True)
-class Hourly:
-    """USD per hour in the three scenarios (best <= expected <= worst)."""
-
-    best: float
-    expected: float
-    worst: float
-
-    @staticmethod
-    def flat(usd: float) -> "Hourly":
-        """A cost that does not depend on spot luck."""
-        return Hourly(usd, usd, usd)
-
-    def __add__(self, other: "Hourly") -> "Hourly":
-        return Hourly(self.best + other.best, self.expected + other.expected, self.worst + other.worst)
-
-    def monthly(self) -> "Hourly":
-        """The same cost over a 730-hour month."""
-        return Hourly(self.best * HOURS_PER_MONTH, self.expected * HOURS_PER_MONTH, self.worst * HOURS_PER_MONTH)
 
 
 @dataclass(frozen=True)
@@ -59,29 +38,16 @@ _RUNG_TYPES = {
 
 def _node_hourly(spec: StackSpec, ladder: LadderPlan, rung: Rung) -> Hourly:
     """Price of one node of ``rung`` (the cheapest priced type for spot, the first type otherwise)."""
-    catalog = load_catalog()
-    price = catalog.price(ladder.cloud, rung.instance_types[0], ladder.region)
-    assert price is not None, "spec checks refuse pools whose primary type has no price in the region"
-    od = price.on_demand
-    if rung.purchase == "capacity_block":
-        return Hourly.flat(price.capacity_block or od)
-    if rung.purchase in ("reserved", "on_demand"):
-        return Hourly.flat(od)
-    spots = [p.spot for t in rung.instance_types if (p := catalog.price(ladder.cloud, t, ladder.region)) and p.spot]
-    spot = min(spots) if spots else od  # unknown spot price: assume no discount
-    share = spec.budget.spot_availability
-    return Hourly(best=spot, expected=share * spot + (1 - share) * od, worst=od)
+    return node_hourly(ladder.cloud, ladder.region, rung.purchase, rung.instance_types, spec.budget.spot_availability)
 
 
 def _ssd_hourly(spec: StackSpec, ladder: LadderPlan, instance_type: str) -> float:
     """Billed local SSD per node-hour (GCP optional SSDs); 0 where bundled or instance store."""
-    catalog = load_catalog()
-    inst = catalog.instance(ladder.cloud, instance_type)
+    inst = load_catalog().instance(ladder.cloud, instance_type)
     if not billed_local_ssd(inst):
         return 0.0
     weights = max((p.weights_gib for p in plan_serving(spec) if p.pool == ladder.pool), default=0.0)
-    gib = local_ssd_count(inst, weights) * 375 / GB_PER_GIB
-    return gib * catalog.local_ssd_usd_per_gib_month / HOURS_PER_MONTH
+    return local_ssd_hourly(ladder.cloud, instance_type, local_ssd_count(inst, weights))
 
 
 def _mode(spec: StackSpec, cloud: str) -> str:
@@ -96,7 +62,9 @@ def _rung_items(spec: StackSpec, ladder: LadderPlan) -> list[CostItem]:
             continue  # priced in the spot rung's worst case (same maximum, on-demand price)
         node = _node_hourly(spec, ladder, rung) + Hourly.flat(_ssd_hourly(spec, ladder, rung.instance_types[0]))
         n = rung.max_nodes
-        resource = names.fleet_name(ladder.pool) if (ladder.cloud, mode) == ("aws", "vm") else names.rung_name(ladder.pool, rung.tier)
+        # AWS VM mode: one mixed group per pool, except a reserved floor (own group in the reservation's AZ).
+        vm_fleet = (ladder.cloud, mode) == ("aws", "vm") and rung.tier not in ("reserved", "capacity-block")
+        resource = names.fleet_name(ladder.pool) if vm_fleet else names.rung_name(ladder.pool, rung.tier)
         items.append(CostItem(resource, _RUNG_TYPES[(ladder.cloud, mode)], rung.instance_types[0], ladder.region,
                               rung.min_nodes, n, rung.purchase, Hourly(node.best * n, node.expected * n, node.worst * n)))
     return items
@@ -104,7 +72,6 @@ def _rung_items(spec: StackSpec, ladder: LadderPlan) -> list[CostItem]:
 
 def _reservation_items(spec: StackSpec) -> list[CostItem]:
     """Reserved capacity nobody's rung consumes is still billed (reservations bill whether used or not)."""
-    catalog = load_catalog()
     used: dict[str, int] = {}
     for _, pool in spec.pools():
         if pool.capacity.reservation:
@@ -125,8 +92,7 @@ def _reservation_items(spec: StackSpec) -> list[CostItem]:
     items = []
     for cloud, name, typ, itype, region, count, purchase in rows:
         idle = max(0, count - used.get(name, 0))
-        price = catalog.price(cloud, itype, region)
-        rate = (price.capacity_block or price.on_demand) if purchase == "capacity_block" else price.on_demand
+        rate = reservation_rate(cloud, itype, region, purchase)
         items.append(CostItem(name, typ, itype, region, idle, idle, purchase, Hourly.flat(idle * rate)))
     return items
 
@@ -162,7 +128,8 @@ def _platform_items(spec: StackSpec) -> list[CostItem]:
                                       "on_demand", Hourly.flat(service_price("network", "aws_nlb_hour").usd)))
             if not spec.aws.network.existing_vpc_id:
                 azs = spec.aws.network.az_count
-                items.append(CostItem(f"vpc-{region}-nat", "aws:ec2/natGateway:NatGateway", None, region, azs, azs,
+                # One NAT gateway per zone (named by zone at deploy time): priced on the network component.
+                items.append(CostItem(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", None, region, azs, azs,
                                       "on_demand", Hourly.flat(azs * nat)))
     if spec.gcp:
         for region in _regions(spec, "gcp"):
@@ -186,7 +153,7 @@ def _storage_items(spec: StackSpec) -> list[CostItem]:
     """Weights buckets: every served revision (and canary revision) of every model, once per cloud."""
     serving = plan_serving(spec)
     items = []
-    for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucketV2:BucketV2"),
+    for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucket:Bucket"),
                             ("gcp", "gcs_standard_gb_month", "gcp:storage/bucket:Bucket")):
         section = spec.aws if cloud == "aws" else spec.gcp
         if section is None:

@@ -77,7 +77,9 @@ def _clean_loc(loc: Sequence[Any]) -> list[Any]:
 
 def from_validation_error(root: type[BaseModel], exc: ValidationError) -> ConfigError:
     """The first pydantic error as a ``ConfigError`` with a key path and a readable message."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelled key also makes the intended key "missing": name the misspelling, it is the cause.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _clean_loc(err["loc"])
     kind, msg, value = err["type"], err["msg"], err.get("input")
     if kind == "extra_forbidden":
