@@ -1,9 +1,133 @@
-"""Wires the `aws` section of the spec into components (filled by the aws capacity work)."""
+"""Wires the `aws` section of the spec into components: network, bucket, EKS (or VM fleets) per region."""
 from __future__ import annotations
 
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.cluster import EksCluster, EksClusterArgs
+from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.aws.gpu_node_pool import EksGpuNodePool, EksGpuNodePoolArgs, Reservation
+from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.aws.weights_access import WeightsAccess, WeightsAccessArgs
+from components.aws.weights_bucket import S3WeightsBucket, S3WeightsBucketArgs
+from components.k8s.target import ClusterTarget
+from components.plan import names
+from components.plan.ladder import LadderPlan, plan_ladder
+from components.plan.tags import cost_tags
 from components.spec import StackSpec
+from components.spec.capacity import GpuPoolSpec
 
 
-def deploy_aws(spec: StackSpec) -> list:
+def _regions(spec: StackSpec) -> list[str]:
+    """Regions holding AWS GPU pools, primary first (the bucket lives there), in first-use order."""
+    assert spec.aws is not None and spec.aws.region
+    out = [spec.aws.region]
+    for cloud, pool in spec.pools():
+        region = spec.pool_region(cloud, pool)
+        if cloud == "aws" and region not in out:
+            out.append(region)
+    return out
+
+
+def _provider(spec: StackSpec, region: str) -> aws.Provider:
+    return aws.Provider(f"aws-{region}", region=region, default_tags={"tags": cost_tags(spec)})
+
+
+def _pools(spec: StackSpec, region: str) -> list[GpuPoolSpec]:
+    assert spec.aws is not None
+    return [p for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region]
+
+
+def _reservations(spec: StackSpec, region: str, provider: aws.Provider) -> dict[str, Reservation]:
+    """Reservations and capacity blocks of the region, by name (built by the capacity components)."""
+    from components.aws.reservation import AwsReservations, AwsReservationsArgs  # noqa: PLC0415
+
+    made = AwsReservations(f"reservations-{region}", AwsReservationsArgs(spec=spec, region=region),
+                           opts=pulumi.ResourceOptions(provider=provider))
+    return {name: Reservation(id=rid, availability_zone=made.availability_zones[name])
+            for name, rid in made.reservation_ids.items()}
+
+
+def _watchdog(spec: StackSpec, region: str, provider: aws.Provider) -> None:
+    """Idle-GPU watchdog of the region, when the stack wants one (the capacity work decides: not in prod)."""
+    from components.aws.watchdog import IdleWatchdog, IdleWatchdogArgs, watchdog_wanted  # noqa: PLC0415
+
+    if watchdog_wanted(spec):
+        IdleWatchdog(f"idle-watchdog-{region}", IdleWatchdogArgs(spec=spec, region=region),
+                     opts=pulumi.ResourceOptions(provider=provider))
+
+
+def _eks_region(spec: StackSpec, region: str, provider: aws.Provider, network: AwsNetwork,
+                bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> ClusterTarget:
+    """Cluster, GPU node groups, autoscaler and weight readers of one region."""
+    assert spec.aws is not None
+    name = names.cluster_name(spec.environment, "aws", region)
+    tags = cost_tags(spec)
+    cluster = EksCluster(name, EksClusterArgs(
+        region=region, spec=spec.aws.eks, subnet_ids=list(network.private_subnet_ids_by_az.values()),
+        provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags))
+    pools = _pools(spec, region)
+    ladders: list[LadderPlan] = [plan_ladder(spec, "aws", p) for p in pools]
+    node_opts = pulumi.ResourceOptions(depends_on=cluster.addons)
+    groups = []
+    for pool, ladder in zip(pools, ladders):
+        gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
+            pool=pool, ladder=ladder, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
+            subnet_ids_by_az=network.private_subnet_ids_by_az, provider=provider,
+            reservation=reservations.get(pool.capacity.reservation or ""), imds_hop_limit=spec.aws.imds_hop_limit,
+            tags=tags), opts=node_opts)
+        groups.extend(gpu_pool.node_groups.values())
+    account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
+    ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
+        cluster_name=name, cluster=cluster.cluster, region=region, account_id=account, ladders=ladders,
+        aws_provider=provider, k8s_provider=cluster.k8s_provider, depends_on=[*cluster.addons, *groups], tags=tags))
+    pool_names = {p.name for p in pools}
+    readers = []
+    for model in spec.models:
+        if pool_names.intersection(model.pools):
+            readers.append(WeightsAccess(f"{model.name}-{region}-weights", WeightsAccessArgs(
+                model=model, cluster=cluster.cluster, namespace=spec.serving.namespace, bucket_arn=bucket.bucket_arn,
+                kms_key_arn=bucket.kms_key_arn, provider=provider, tags=cost_tags(spec, model=model.name))))
+    pulumi.export(f"aws_{region.replace('-', '_')}_cluster", {"name": cluster.cluster_name, "endpoint": cluster.endpoint})
+    return ClusterTarget(
+        name=name, cloud="aws", region=region, provider=cluster.k8s_provider, cluster=cluster.cluster,
+        pools=tuple(sorted(pool_names)), weights_bucket=bucket.bucket_name,
+        ready=(*groups, *cluster.addons, *[r.association for r in readers]))
+
+
+def _vm_region(spec: StackSpec, region: str, provider: aws.Provider, network: AwsNetwork,
+               bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> None:
+    """VM-mode serving fleets of one region (the capacity components)."""
+    from components.aws.vm_fleet import VmServingFleet, VmServingFleetArgs  # noqa: PLC0415 (capacity work)
+
+    VmServingFleet(f"serving-{region}", VmServingFleetArgs(
+        spec=spec, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+        private_subnet_ids_by_az=network.private_subnet_ids_by_az, bucket_name=bucket.bucket_name,
+        bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations),
+        opts=pulumi.ResourceOptions(provider=provider))
+
+
+def deploy_aws(spec: StackSpec) -> list[ClusterTarget]:
     """Create the aws resources of the stack; returns the Kubernetes clusters for the serving layer."""
-    return []
+    assert spec.aws is not None
+    targets: list[ClusterTarget] = []
+    bucket: S3WeightsBucket | None = None
+    for region in _regions(spec):
+        provider = _provider(spec, region)
+        if bucket is None:
+            bucket = S3WeightsBucket("weights", S3WeightsBucketArgs(
+                environment=spec.environment, spec=spec.aws.weights_bucket, provider=provider, tags=cost_tags(spec)))
+            pulumi.export("aws_weights_bucket", bucket.bucket_name)
+        if not _pools(spec, region):
+            continue  # the primary region may hold only the bucket: no VPC, no NAT to pay for
+        eks = spec.aws.mode == "eks"
+        network = AwsNetwork(f"vpc-{region}", AwsNetworkArgs(
+            region=region, spec=spec.aws.network, provider=provider,
+            cluster_name=names.cluster_name(spec.environment, "aws", region) if eks else None, tags=cost_tags(spec)))
+        reservations = _reservations(spec, region, provider)
+        _watchdog(spec, region, provider)
+        if eks:
+            targets.append(_eks_region(spec, region, provider, network, bucket, reservations))
+        else:
+            _vm_region(spec, region, provider, network, bucket, reservations)
+    return targets

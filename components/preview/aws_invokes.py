@@ -169,6 +169,16 @@ def _statement(stmt: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def subnet_lookup(ctx: MockContext) -> Result:
+    """Answer ``ec2.getSubnet`` for an existing subnet id, its zone derived from the id (stable)."""
+    ident = str(ctx.inputs.get("id"))
+    letters = AZ_LETTERS.get(ctx.aws_region, "abc")
+    zone = f"{ctx.aws_region}{letters[int(digest(ident)[:8], 16) % len(letters)]}"
+    return {"id": ident, "availabilityZone": zone, "vpcId": ctx.inputs.get("vpcId") or "vpc-existing",
+            "arn": f"arn:aws:ec2:{ctx.aws_region}:{ctx.account}:subnet/{ident}", "state": "available",
+            "region": ctx.aws_region}
+
+
 # Invoke token -> answer. Add an invoke with one line here.
 AWS_INVOKES: dict[str, Callable[[MockContext], Result]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": availability_zones,
@@ -178,4 +188,5 @@ AWS_INVOKES: dict[str, Callable[[MockContext], Result]] = {
     "aws:ssm/getParameter:getParameter": ssm_parameter,
     "aws:ec2/getCapacityBlockOffering:getCapacityBlockOffering": capacity_block_offering,
     "aws:iam/getPolicyDocument:getPolicyDocument": policy_document,
+    "aws:ec2/getSubnet:getSubnet": subnet_lookup,
 }

@@ -142,7 +142,7 @@ def _alias(alias: Any) -> Any:
         return alias.urn
     spec = alias.spec
     out = {k: getattr(spec, k) for k in ("name", "type", "stack", "project") if getattr(spec, k)}
-    if spec.HasField("parentUrn"):
+    if spec.HasField("parentUrn") and spec.parentUrn:  # the SDK sends "" for "same parent as the resource"
         out["parent"] = parse_urn(spec.parentUrn)
     elif spec.HasField("noParent") and spec.noParent:
         out["noParent"] = True

@@ -1,0 +1,152 @@
+"""EksGpuNodePool: one EKS managed node group per rung of a GPU pool's capacity ladder."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.catalog import load_catalog
+from components.plan import autoscaler, names, nodeadm, scheduling
+from components.plan.ladder import LadderPlan, Rung
+from components.spec.capacity import GpuPoolSpec
+
+AMI_TYPE = "AL2023_x86_64_NVIDIA"
+CAPACITY_TYPE = {"reserved": "ON_DEMAND", "capacity-block": "CAPACITY_BLOCK", "on-demand": "ON_DEMAND",
+                 "spot": "SPOT", "on-demand-fallback": "ON_DEMAND"}
+# EKS spells taint effects in its own enum (EKS API Taint.effect, checked 2026-11-23).
+EKS_TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A reservation a rung consumes: its id (ODCR or capacity block) and zone."""
+
+    id: pulumi.Input[str]
+    availability_zone: str
+
+
+@dataclass(frozen=True)
+class EksGpuNodePoolArgs:
+    """Inputs of :class:`EksGpuNodePool`.
+
+    Attributes:
+        pool: The pool's spec.
+        ladder: The pool's ladder (``plan_ladder``).
+        cluster_name: EKS cluster name (plain: it names autoscaler tags).
+        cluster: The cluster resource (its ``name`` output orders node groups after it).
+        node_role_arn: Node IAM role.
+        subnet_ids_by_az: Private subnets of the region per zone.
+        provider: Explicit AWS provider of the region.
+        reservation: The reservation behind the reserved / capacity-block rung, if any.
+        imds_hop_limit: IMDSv2 hop limit.
+        tags: Cost tags.
+    """
+
+    pool: GpuPoolSpec
+    ladder: LadderPlan
+    cluster_name: str
+    cluster: aws.eks.Cluster
+    node_role_arn: pulumi.Input[str]
+    subnet_ids_by_az: dict[str, pulumi.Input[str]]
+    provider: aws.Provider
+    reservation: Reservation | None = None
+    imds_hop_limit: int = 1
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class EksGpuNodePool(pulumi.ComponentResource):
+    """Managed node groups named ``names.rung_name(pool, tier)``, highest autoscaler priority first."""
+
+    node_groups: dict[str, aws.eks.NodeGroup]
+
+    def __init__(self, name: str, args: EksGpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """Create one launch template and node group per rung of ``args.ladder``."""
+        super().__init__("gpuinfra:aws:EksGpuNodePool", name, None, opts)
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        catalog = load_catalog()
+        self._types = {t: catalog.instance("aws", t) for t in args.pool.instance_types}
+        self._user_data = base64.b64encode(nodeadm.node_config_user_data("RAID0").encode()).decode()
+        self.node_groups = {rung.tier: self._create_rung(rung) for rung in args.ladder.rungs}
+        self.register_outputs({"node_group_names": {t: g.node_group_name for t, g in self.node_groups.items()}})
+
+    def _gpu_label(self, rung: Rung) -> str:
+        """GPU model label; a diversified rung of two boards of one VRAM class lists both (``A10G_L4``)."""
+        return "_".join(sorted({self._types[t].gpu.name for t in rung.instance_types}))
+
+    def _subnets(self, rung: Rung) -> list[pulumi.Input[str]]:
+        """Reserved capacity lives in one zone: those nodes launch there and nowhere else."""
+        by_az = self._args.subnet_ids_by_az
+        if rung.tier in ("reserved", "capacity-block"):
+            reservation = self._require_reservation(rung)
+            if reservation.availability_zone not in by_az:
+                raise ValueError(f"reservation {rung.reservation!r} is in {reservation.availability_zone}, "
+                                 f"which has no private subnet (zones: {', '.join(sorted(by_az))})")
+            return [by_az[reservation.availability_zone]]
+        zones = [z for z in self._args.pool.zones if z in by_az] or sorted(by_az)
+        return [by_az[z] for z in zones]
+
+    def _require_reservation(self, rung: Rung) -> Reservation:
+        if self._args.reservation is None:
+            raise ValueError(f"pool {self._args.pool.name!r}: rung {rung.tier} needs reservation {rung.reservation!r}")
+        return self._args.reservation
+
+    def _launch_template(self, rung: Rung, resource_name: str) -> aws.ec2.LaunchTemplate:
+        """GPU launch template with the RAID0 NodeConfig, targeting the reservation for reserved rungs.
+
+        No AMI, instance type, subnet or instance profile: the node group sets them (EKS forbids them here).
+        """
+        reserved = rung.tier in ("reserved", "capacity-block")
+        reservation = self._require_reservation(rung).id if reserved else None
+        tags = {**self._args.tags, "Pool": self._args.pool.name, "CapacityTier": rung.tier}
+        return aws.ec2.LaunchTemplate(
+            f"{resource_name}-lt", user_data=self._user_data, update_default_version=True,
+            metadata_options={"http_tokens": "required", "http_endpoint": "enabled",
+                              "http_put_response_hop_limit": self._args.imds_hop_limit},
+            block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {
+                "volume_size": self._args.pool.root_volume_gib, "volume_type": "gp3", "encrypted": "true",
+                "delete_on_termination": "true"}}],
+            capacity_reservation_specification=(
+                {"capacity_reservation_target": {"capacity_reservation_id": reservation}} if reserved else None),
+            instance_market_options={"market_type": "capacity-block"} if rung.tier == "capacity-block" else None,
+            tag_specifications=[{"resource_type": kind, "tags": tags} for kind in ("instance", "volume")],
+            tags=tags, opts=self._child)
+
+    def _create_rung(self, rung: Rung) -> aws.eks.NodeGroup:
+        args = self._args
+        resource_name = names.rung_name(args.pool.name, rung.tier)
+        labels = scheduling.node_labels(args.pool.name, rung.tier, self._gpu_label(rung))
+        gpus = min(self._types[t].gpu_count for t in rung.instance_types)
+        tags = {**args.tags, **autoscaler.discovery_tags(args.cluster_name),
+                **autoscaler.node_template_tags(labels, scheduling.GPU_TAINT, gpus)}
+        template = self._launch_template(rung, resource_name)
+        # A capacity block only runs between its start and end: start at 0 and let the autoscaler scale it
+        # while the block is active (outside it launches fail and the next priority is tried).
+        block = rung.tier == "capacity-block"
+        low = 0 if block else rung.min_nodes
+        autoscaled = rung.autoscaled or block
+        taint = scheduling.GPU_TAINT
+        group = aws.eks.NodeGroup(
+            resource_name, cluster_name=args.cluster.name, node_role_arn=args.node_role_arn,
+            subnet_ids=self._subnets(rung), ami_type=AMI_TYPE, capacity_type=CAPACITY_TYPE[rung.tier],
+            instance_types=list(rung.instance_types), labels=labels,
+            taints=[{"key": taint["key"], "value": taint["value"], "effect": EKS_TAINT_EFFECT[taint["effect"]]}],
+            scaling_config={"min_size": low, "desired_size": low, "max_size": rung.max_nodes},
+            update_config={"max_unavailable": 1},  # replace GPU nodes one at a time (serving capacity)
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            tags=tags,
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                ignore_changes=["scalingConfig.desiredSize"] if autoscaled else [])))
+        self._tag_asg(resource_name, group, {k: v for k, v in tags.items() if k.startswith(autoscaler.TEMPLATE_PREFIX)})
+        return group
+
+    def _tag_asg(self, resource_name: str, group: aws.eks.NodeGroup, tags: dict[str, str]) -> None:
+        """Node groups do not copy their tags to their Auto Scaling group, where cluster-autoscaler reads the
+        node-template tags for scale-from-zero: tag the group's ASG directly."""
+        asg = group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)
+        for key, value in sorted(tags.items()):
+            short = key.removeprefix(f"{autoscaler.TEMPLATE_PREFIX}/").replace("/", "-")
+            aws.autoscaling.Tag(f"{resource_name}-asg-{short}", autoscaling_group_name=asg,
+                                tag={"key": key, "value": value, "propagate_at_launch": False}, opts=self._child)
