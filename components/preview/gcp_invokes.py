@@ -100,6 +100,13 @@ def client_config(ctx: MockContext) -> Result:
     }
 
 
+def storage_service_account(ctx: MockContext) -> Result:
+    """Answer ``storage.getProjectServiceAccount``: the project's Cloud Storage service agent."""
+    project_id = ctx.inputs.get("project") or ctx.gcp_project
+    email = f"service-{stable_digits(12, 'project', project_id)}@gs-project-accounts.iam.gserviceaccount.com"
+    return {"id": email, "emailAddress": email, "member": f"serviceAccount:{email}", "project": project_id}
+
+
 # Invoke token -> answer. Add an invoke with one line here.
 GCP_INVOKES: dict[str, Callable[[MockContext], Result]] = {
     "gcp:compute/getZones:getZones": zones,
@@ -107,4 +114,5 @@ GCP_INVOKES: dict[str, Callable[[MockContext], Result]] = {
     "gcp:organizations/getProject:getProject": project,
     "gcp:compute/getImage:getImage": image,
     "gcp:organizations/getClientConfig:getClientConfig": client_config,
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": storage_service_account,
 }

@@ -33,7 +33,7 @@ def _cluster(ctx: MockContext) -> Outputs:
     project = ctx.inputs.get("project") or ctx.gcp_project
     location = ctx.inputs.get("location") or ctx.gcp_region
     ident = f"projects/{project}/locations/{location}/clusters/{name}"
-    octets = bytes.fromhex(ctx.hex(4, "ip"))
+    octets = bytes.fromhex(ctx.hex(8, "ip"))  # 4 bytes: the endpoint reads octets[1..3]
     return {
         "id": ident,
         "name": name,

@@ -1,0 +1,145 @@
+"""GkeCluster: a private regional GKE cluster with Workload Identity, a system pool and a Kubernetes provider."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from components.plan import gcp_access
+from components.plan.gcp_shapes import gcp_version, service_account_id
+from components.spec import StackSpec
+
+#: Node pool fields GKE itself mutates (labels/taints it adds, sizes the autoscaler changes): without
+#: ignore_changes every preview shows a diff and an update would fight the autoscaler. Wire (camelCase) paths.
+NODE_POOL_IGNORE_CHANGES = ["initialNodeCount", "nodeCount", "nodeConfig.labels", "nodeConfig.taints",
+                            "nodeConfig.resourceLabels"]
+SYSTEM_ZONES = 3  # the cost model prices system nodes per zone over three zones
+
+
+@dataclass(frozen=True)
+class GkeClusterArgs:
+    """Inputs of :class:`GkeCluster`.
+
+    Attributes:
+        spec: The stack (``gcp.gke`` and ``gcp.network`` settings, environment).
+        region: Cluster location (regional control plane).
+        project: GCP project id.
+        network_id / subnet_id / pods_range / services_range: The region's :class:`GcpNetwork`.
+        zones: Zones of the region (``compute.getZones``); the system pool uses the first three.
+    """
+
+    spec: StackSpec
+    region: str
+    project: str
+    network_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    pods_range: str
+    services_range: str
+    zones: list[str]
+    provider: gcp.Provider
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class GkeCluster(pulumi.ComponentResource):
+    """Regional GKE Standard cluster: private nodes, Workload Identity, release channel, Dataplane V2
+    (NetworkPolicy enforcement for the serving namespace), GCS FUSE CSI, optional managed Prometheus and
+    DCGM metrics; the default pool is replaced by a small system pool; GPU pools are added per rung."""
+
+    cluster: gcp.container.Cluster
+    system_pool: gcp.container.NodePool
+    provider: k8s.Provider
+    node_service_account_email: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """Create the node identity, the cluster, its system pool and the Kubernetes provider."""
+        super().__init__("gpuinfra:gcp:GkeCluster", name, None, opts)
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.node_service_account_email = self._create_node_identity(name)
+        self.cluster = self._create_cluster(name)
+        self.system_pool = self._create_system_pool(name)
+        self.provider = self._create_provider(name)
+        self.register_outputs({"endpoint": self.cluster.endpoint, "node_service_account": self.node_service_account_email})
+
+    def _create_node_identity(self, name: str) -> pulumi.Output[str]:
+        """A dedicated node service account (never the Compute Engine default with Editor)."""
+        a = self._args
+        account = gcp.serviceaccount.Account(
+            f"{name}-nodes", project=a.project, account_id=service_account_id("gke", a.spec.environment, a.region),
+            display_name=f"gpuinfra GKE nodes {a.region}", opts=self._child)
+        for role in gcp_access.NODE_PROJECT_ROLES:
+            gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1]}", project=a.project, role=role,
+                                   member=account.email.apply(lambda e: f"serviceAccount:{e}"), opts=self._child)
+        return account.email
+
+    def _create_cluster(self, name: str) -> gcp.container.Cluster:
+        a, gke, net = self._args, self._args.spec.gcp.gke, self._args.spec.gcp.network
+        components = ["SYSTEM_COMPONENTS"] + (["DCGM"] if gke.enable_managed_dcgm else [])
+        authorized = (gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=[
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c), display_name=f"cidr-{i}")
+            for i, c in enumerate(gke.master_authorized_cidrs)]) if gke.master_authorized_cidrs else None)
+        return gcp.container.Cluster(
+            name, name=name, project=a.project, location=a.region, network=a.network_id, subnetwork=a.subnet_id,
+            networking_mode="VPC_NATIVE", datapath_provider="ADVANCED_DATAPATH",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name=a.pods_range, services_secondary_range_name=a.services_range),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True, enable_private_endpoint=False, master_ipv4_cidr_block=str(net.master_cidr)),
+            master_authorized_networks_config=authorized,
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
+                workload_pool=f"{a.project}.svc.id.goog"),
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=gke.release_channel),
+            min_master_version=gcp_version("gke_kubernetes"),
+            remove_default_node_pool=True, initial_node_count=1,
+            addons_config=gcp.container.ClusterAddonsConfigArgs(
+                gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True)),
+            monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                enable_components=components,
+                managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
+                    enabled=gke.enable_managed_prometheus or gke.enable_managed_dcgm)),
+            enable_shielded_nodes=True, resource_labels=a.labels,
+            deletion_protection=a.spec.environment == "prod",
+            # The removed default pool's settings are irrelevant after creation.
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                ignore_changes=["nodeConfig", "initialNodeCount"])))
+
+    def _create_system_pool(self, name: str) -> gcp.container.NodePool:
+        a, gke = self._args, self._args.spec.gcp.gke
+        return gcp.container.NodePool(
+            f"{name}-system", cluster=self.cluster.id, location=a.region, node_locations=a.zones[:SYSTEM_ZONES],
+            initial_node_count=gke.system_nodes,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=gke.system_nodes,
+                                                             max_node_count=2 * gke.system_nodes),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=gke.system_machine_type, service_account=self.node_service_account_email,
+                oauth_scopes=[gcp_access.CLOUD_PLATFORM_SCOPE], image_type="COS_CONTAINERD", disk_type="pd-balanced",
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True),
+                labels={"gpuinfra.dev/pool": "system"}, resource_labels=a.labels),
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                ignore_changes=NODE_POOL_IGNORE_CHANGES)))
+
+    def _create_provider(self, name: str) -> k8s.Provider:
+        kubeconfig = pulumi.Output.all(self.cluster.name, self.cluster.endpoint,
+                                       self.cluster.master_auth.cluster_ca_certificate).apply(lambda v: _kubeconfig(*v))
+        return k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, context=self.cluster.name,
+                            enable_server_side_apply=True,
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, self.system_pool]))
+
+
+def _kubeconfig(cluster: str, endpoint: str, ca: str) -> str:
+    """Kubeconfig authenticating with gke-gcloud-auth-plugin (short-lived tokens, nothing stored)."""
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": cluster,
+        "clusters": [{"name": cluster, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+        "users": [{"name": cluster, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "gke-gcloud-auth-plugin",
+            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+            "provideClusterInfo": True}}}],
+    })

@@ -1,0 +1,130 @@
+"""GpuInstanceGroup: one pool's ladder as regional MIGs (one per rung) with autoscaling and autohealing."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gcp.instance_template import GpuInstanceTemplate, GpuInstanceTemplateArgs
+from components.plan import gcp_access, names
+from components.plan.gcp_shapes import GcpShape, max_run_seconds, provisioning_model
+from components.plan.ladder import LadderPlan, Rung
+from components.spec.capacity import GpuPoolSpec
+
+#: Compute Engine caps a MIG's autohealing initial delay at one hour.
+MAX_INITIAL_DELAY = 3600
+#: The on-demand fallback scales on a queue this many times deeper than the spot rung's target, so it only
+#: grows when spot capacity has not absorbed the load (GCE autoscalers have no cross-group priority).
+FALLBACK_QUEUE_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class GpuInstanceGroupArgs:
+    """Inputs of :class:`GpuInstanceGroup`.
+
+    Attributes:
+        pool: The pool; ladder: its rungs (``plan_ladder``); shape: its node shape.
+        zones: Zones per rung tier (``gcp_shapes.rung_zones``; the reservation's zone for the reserved rung).
+        image: Dated Deep Learning VM image self link.
+        startup_script: The pool's VM bootstrap; service_account_email: the pool's VM identity.
+        autoheal_health_check: Health check id used for autohealing.
+        initial_delay_seconds: Autohealing grace (``bootstrap.health_check_grace_seconds``).
+        queue_target: Waiting requests per VM that justify one more (``models[].autoscaling``).
+        model: The served model (autoscaling metric filter).
+        depends_on: Reservations the reserved rung consumes.
+    """
+
+    pool: GpuPoolSpec
+    ladder: LadderPlan
+    shape: GcpShape
+    zones: Mapping[str, list[str]]
+    image: pulumi.Input[str]
+    subnetwork: pulumi.Input[str]
+    service_account_email: pulumi.Input[str]
+    startup_script: str
+    autoheal_health_check: pulumi.Input[str]
+    initial_delay_seconds: int
+    queue_target: int
+    model: str
+    provider: gcp.Provider
+    labels: dict[str, str] = field(default_factory=dict)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class GpuInstanceGroup(pulumi.ComponentResource):
+    """Regional MIGs named ``rung_name(pool, tier)``: fixed-size floors (reserved, on-demand) and
+    autoscaled bursts (spot, on-demand fallback), each behind the region's internal load balancer."""
+
+    groups: dict[str, gcp.compute.RegionInstanceGroupManager]
+
+    def __init__(self, name: str, args: GpuInstanceGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """Create a template, a MIG and (for bursts) an autoscaler per rung."""
+        super().__init__("gpuinfra:gcp:GpuInstanceGroup", name, None, opts)
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.groups = {}
+        for rung in args.ladder.rungs:
+            template = self._create_template(rung)
+            group = self._create_group(rung, template)
+            if rung.autoscaled:
+                self._create_autoscaler(rung, group)
+            self.groups[rung.tier] = group
+        self.instance_groups = [g.instance_group for g in self.groups.values()]
+        self.register_outputs({"instance_groups": self.instance_groups})
+
+    def _create_template(self, rung: Rung) -> GpuInstanceTemplate:
+        a = self._args
+        labels = {**a.labels, "gpuinfra-pool": a.pool.name, "capacity-tier": rung.tier}
+        return GpuInstanceTemplate(names.rung_name(a.pool.name, rung.tier), GpuInstanceTemplateArgs(
+            shape=a.shape, provisioning=provisioning_model(a.pool, rung), max_run_seconds=max_run_seconds(a.pool, rung),
+            reservation=rung.reservation, image=a.image, boot_disk_gib=a.pool.root_volume_gib,
+            subnetwork=a.subnetwork, service_account_email=a.service_account_email, startup_script=a.startup_script,
+            labels=labels), opts=self._child)
+
+    def _create_group(self, rung: Rung, template: GpuInstanceTemplate) -> gcp.compute.RegionInstanceGroupManager:
+        a = self._args
+        rung_name = names.rung_name(a.pool.name, rung.tier)
+        zones = list(a.zones[rung.tier])
+        # Floors spread EVEN for availability; bursts go ANY (wherever spot/GPU capacity exists).
+        shape = "ANY" if rung.autoscaled else "EVEN"
+        opts = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+            depends_on=a.depends_on if rung.reservation else None,
+            # The autoscaler owns the size of a burst group.
+            ignore_changes=["targetSize"] if rung.autoscaled else None))
+        return gcp.compute.RegionInstanceGroupManager(
+            rung_name, base_instance_name=rung_name[:50], region=a.ladder.region,
+            versions=[gcp.compute.RegionInstanceGroupManagerVersionArgs(name="primary",
+                                                                        instance_template=template.self_link)],
+            target_size=None if rung.autoscaled else rung.min_nodes,
+            distribution_policy_zones=zones, distribution_policy_target_shape=shape,
+            auto_healing_policies=gcp.compute.RegionInstanceGroupManagerAutoHealingPoliciesArgs(
+                health_check=a.autoheal_health_check, initial_delay_sec=min(MAX_INITIAL_DELAY, a.initial_delay_seconds)),
+            # No surge: a surge VM needs a GPU the reservation / quota may not have; replace in place,
+            # at most one zone's worth at a time (regional MIGs need 0 or >= #zones).
+            update_policy=gcp.compute.RegionInstanceGroupManagerUpdatePolicyArgs(
+                type="PROACTIVE", minimal_action="REPLACE", replacement_method="RECREATE",
+                instance_redistribution_type="NONE", max_surge_fixed=0, max_unavailable_fixed=len(zones)),
+            wait_for_instances=False, opts=opts)
+
+    def _create_autoscaler(self, rung: Rung, group: gcp.compute.RegionInstanceGroupManager) -> None:
+        a = self._args
+        factor = FALLBACK_QUEUE_FACTOR if rung.tier == "on-demand-fallback" else 1
+        gcp.compute.RegionAutoscaler(
+            f"{names.rung_name(a.pool.name, rung.tier)}-autoscaler", region=a.ladder.region, target=group.id,
+            autoscaling_policy=gcp.compute.RegionAutoscalerAutoscalingPolicyArgs(
+                min_replicas=rung.min_nodes, max_replicas=rung.max_nodes, mode="ON",
+                # A new VM reports load only after boot + weights + model load.
+                cooldown_period=min(MAX_INITIAL_DELAY, a.initial_delay_seconds),
+                # Per-group queue depth (single_instance_assignment): works from zero VMs of this rung.
+                metrics=[gcp.compute.RegionAutoscalerAutoscalingPolicyMetricArgs(
+                    name=gcp_access.QUEUE_METRIC, filter=gcp_access.queue_metric_filter(a.model),
+                    single_instance_assignment=float(a.queue_target * factor))],
+                # Remove at most one GPU VM per 15 minutes: cold starts take minutes, do not flap.
+                scale_in_control=gcp.compute.RegionAutoscalerAutoscalingPolicyScaleInControlArgs(
+                    max_scaled_in_replicas=gcp.compute.RegionAutoscalerAutoscalingPolicyScaleInControlMaxScaledInReplicasArgs(
+                        fixed=1),
+                    time_window_sec=900)),
+            opts=self._child)
+

@@ -1,0 +1,63 @@
+"""GpuReservation: a specific Compute Engine reservation shaped exactly like the nodes that consume it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.plan.gcp_shapes import GcpShape
+from components.plan.storage import GCP_LOCAL_SSD_GB
+from components.spec.gcp import GcpReservationSpec
+
+
+@dataclass(frozen=True)
+class GpuReservationArgs:
+    """Inputs of :class:`GpuReservation`.
+
+    Attributes:
+        spec: The ``gcp.reservations[]`` entry.
+        shape: What each reserved VM looks like (``gcp_shapes.reservation_shape``; checked against the
+            consuming pool's nodes at plan time).
+        provider: GCP provider of the reservation's region.
+    """
+
+    spec: GcpReservationSpec
+    shape: GcpShape
+    provider: gcp.Provider
+
+
+class GpuReservation(pulumi.ComponentResource):
+    """A ``specific_reservation_required`` reservation: only VMs/nodes naming it consume it, and its
+    instance properties (machine type, accelerators, NVMe local SSDs) match theirs exactly; a shape
+    mismatch would leave it billed and unused, so spec checks refuse one at plan time."""
+
+    reservation_name: str
+    zone: str
+
+    def __init__(self, name: str, args: GpuReservationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """Create the reservation."""
+        super().__init__("gpuinfra:gcp:GpuReservation", name, None, opts)
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        reservation = self._create_reservation(name)
+        self.reservation_name, self.zone = args.spec.name, args.spec.zone
+        self.reservation_id = reservation.id
+        self.register_outputs({"reservation_id": self.reservation_id})
+
+    def _create_reservation(self, name: str) -> gcp.compute.Reservation:
+        spec, shape = self._args.spec, self._args.shape
+        properties = gcp.compute.ReservationSpecificReservationInstancePropertiesArgs(
+            machine_type=shape.machine_type,
+            guest_accelerators=[gcp.compute.ReservationSpecificReservationInstancePropertiesGuestAcceleratorArgs(
+                accelerator_type=shape.accelerator, accelerator_count=shape.gpu_count)],
+            local_ssds=[gcp.compute.ReservationSpecificReservationInstancePropertiesLocalSsdArgs(
+                disk_size_gb=GCP_LOCAL_SSD_GB, interface="NVME") for _ in range(shape.local_ssd_count)],
+        )
+        # Named exactly like the spec entry (physical name too): consumers select it by that name, and the
+        # cost model prices the resource under it.
+        return gcp.compute.Reservation(
+            name, name=spec.name, zone=spec.zone, specific_reservation_required=True,
+            specific_reservation=gcp.compute.ReservationSpecificReservationArgs(
+                count=spec.count, instance_properties=properties),
+            description=f"gpuinfra: {spec.count}x {shape.machine_type}", opts=self._child)

@@ -1,0 +1,84 @@
+"""GCP access rules as data: bucket-prefix IAM conditions, project roles and VM-mode firewall rules."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.plan import names
+from components.spec import StackSpec
+from components.spec.models import ModelSpec
+
+SERVING_PORT = 8000
+METRICS_PORTS = (9400, 9100)  # DCGM exporter, node exporter
+#: Google's load-balancer health-check and passthrough-LB probe ranges (cloud.google.com/load-balancing/docs/
+#: health-check-concepts#ip-ranges, read 2026-11-23): the only outside sources of serving traffic.
+HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
+#: Network tag of GPU serving VMs (firewall targets) and of the VMs allowed to scrape them.
+SERVING_TAG = "gpuinfra-serving"
+MONITORING_TAG = "gpuinfra-monitoring"
+#: Project roles a serving VM's own service account needs besides its bucket-prefix and secret grants.
+VM_PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
+#: The documented least-privilege role for GKE node service accounts (logging, monitoring, image pulls).
+NODE_PROJECT_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+def model_prefixes(model: ModelSpec) -> list[str]:
+    """Object prefixes a model's readers may read: the served revision and the canary revision."""
+    revisions = [model.revision] + ([model.canary.revision] if model.canary else [])
+    return [names.model_prefix(model.name, rev) for rev in dict.fromkeys(revisions)]
+
+
+def reader_condition(bucket: str, model: ModelSpec) -> dict[str, str]:
+    """IAM condition restricting ``roles/storage.objectViewer`` to a model's revision prefixes.
+
+    ``storage.objects.list`` is checked against the bucket (``projects/_/buckets/<b>``), never against an
+    object name, so a prefix condition alone would deny listing; the condition therefore also matches the
+    bucket itself. The reader can list object names bucket-wide but read object data only under its prefixes.
+    """
+    objects = " || ".join(f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{p}")'
+                          for p in model_prefixes(model))
+    return {
+        "title": f"{model.name}-weights-only"[:100],
+        "description": f"Read {model.name} revisions only; list is bucket-wide (not prefix-conditionable).",
+        "expression": f'resource.name == "projects/_/buckets/{bucket}" || {objects}',
+    }
+
+
+@dataclass(frozen=True)
+class FirewallRule:
+    """One ingress allow rule (VPC firewall), never from 0.0.0.0/0."""
+
+    role: str
+    ports: tuple[int, ...]
+    source_ranges: tuple[str, ...] = ()
+    source_tags: tuple[str, ...] = ()
+    description: str = ""
+
+
+def vm_firewall_rules(spec: StackSpec, subnet_cidr: str) -> list[FirewallRule]:
+    """Ingress rules of the VM-mode serving fleet (AWS security-group equivalent).
+
+    Serving port from the health-check/LB ranges and the subnet (a passthrough internal LB keeps the
+    client's source address, so in-VPC clients arrive from the subnet); metrics only from VMs tagged
+    ``MONITORING_TAG`` and ``gcp.vm.monitoring_cidrs``.
+    """
+    assert spec.gcp is not None
+    rules = [
+        FirewallRule("serving", (SERVING_PORT,), source_ranges=(*HEALTH_CHECK_RANGES, subnet_cidr),
+                     description="vLLM from the internal LB's health checks and in-VPC clients"),
+        FirewallRule("metrics", METRICS_PORTS, source_tags=(MONITORING_TAG,),
+                     description="DCGM and node exporters from monitoring VMs"),
+    ]
+    cidrs = tuple(str(c) for c in spec.gcp.vm.monitoring_cidrs)
+    if cidrs:
+        rules.append(FirewallRule("metrics-cidrs", METRICS_PORTS, source_ranges=cidrs,
+                                  description="DCGM and node exporters from gcp.vm.monitoring_cidrs"))
+    return rules
+
+
+def queue_metric_filter(model: str) -> str:
+    """Cloud Monitoring filter of vLLM's waiting-request gauge for one model (Managed Prometheus naming)."""
+    return f'resource.type = "prometheus_target" AND metric.labels.model_name = "{model}"'
+
+
+QUEUE_METRIC = "prometheus.googleapis.com/vllm:num_requests_waiting/gauge"

@@ -1,0 +1,145 @@
+"""GCP GPU node shapes: accelerators, local SSDs, provisioning model and zones of each ladder rung."""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from components.catalog import load_catalog
+from components.catalog.versions import versions
+from components.plan.ladder import Rung
+from components.plan.sizing import plan_serving
+from components.plan.storage import GCP_LOCAL_SSD_GB, local_ssd_count
+from components.spec import StackSpec
+from components.spec.capacity import GpuPoolSpec
+from components.spec.gcp import GcpReservationSpec
+
+Provisioning = Literal["STANDARD", "SPOT", "FLEX_START"]
+
+#: Zones offering each accelerator, per region, from the Compute Engine "GPU regions and zones" page
+#: (cloud.google.com/compute/docs/gpus/gpu-regions-zones, read 2026-11-23). Pairs not listed fall back to
+#: every zone ``compute.getZones`` returns; ``gpu_pools[].zones`` overrides both. Verify with
+#: ``gcloud compute accelerator-types list --filter="name=<accelerator>"`` before buying reservations.
+ACCELERATOR_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
+    "nvidia-l4": {"us-central1": ("a", "b", "c"), "us-east4": ("a", "c"), "us-east1": ("b", "c", "d"),
+                  "europe-west4": ("a", "b", "c")},
+    "nvidia-h100-80gb": {"us-central1": ("a", "b", "c"), "us-east4": ("a", "b", "c"), "europe-west4": ("b", "c")},
+    "nvidia-a100-80gb": {"us-central1": ("a", "c"), "us-east4": ("c",), "europe-west4": ("a",)},
+    "nvidia-tesla-a100": {"us-central1": ("a", "b", "c", "f"), "europe-west4": ("a", "b")},
+}
+
+
+@dataclass(frozen=True)
+class GcpShape:
+    """What one GPU VM or GKE node of a pool asks Compute Engine for (a reservation must match it)."""
+
+    machine_type: str
+    accelerator: str
+    gpu_count: int
+    local_ssd_count: int
+    bundled_ssd: bool
+
+    @property
+    def local_ssd_gb(self) -> int:
+        """Local SSD per node in GB (375 GB disks)."""
+        return self.local_ssd_count * GCP_LOCAL_SSD_GB
+
+
+def pool_weights_gib(spec: StackSpec, pool: str) -> float:
+    """Largest weights (GiB) any model served on ``pool`` caches on a node's local NVMe."""
+    return max((p.weights_gib for p in plan_serving(spec) if p.pool == pool), default=0.0)
+
+
+def node_shape(spec: StackSpec, pool: GpuPoolSpec, machine_type: str | None = None) -> GcpShape:
+    """Shape of a node of ``pool`` (its first machine type unless ``machine_type`` is given).
+
+    The local SSD count is the machine's bundled count (A3 High: 16, A2 Ultra: 8), else enough optional
+    375 GB disks for the largest model's weight cache (``storage.local_ssd_count``).
+    """
+    inst = load_catalog().instance("gcp", machine_type or pool.instance_types[0])
+    assert inst is not None and inst.accelerator, "spec checks refuse unknown GCP machine types"
+    return GcpShape(machine_type=inst.name, accelerator=inst.accelerator, gpu_count=inst.gpu_count,
+                    local_ssd_count=local_ssd_count(inst, pool_weights_gib(spec, pool.name)),
+                    bundled_ssd=inst.local_nvme_mode == "bundled")
+
+
+def consumers(spec: StackSpec, reservation: str) -> list[GpuPoolSpec]:
+    """GCP pools whose reserved rung consumes ``reservation``."""
+    pools = spec.gcp.gpu_pools if spec.gcp else []
+    return [p for p in pools if p.capacity.reservation == reservation and p.capacity.reserved]
+
+
+def reservation_shape(spec: StackSpec, reservation: GcpReservationSpec) -> GcpShape:
+    """Shape a specific reservation reserves: the consumer's node shape, with an explicit SSD count if set."""
+    users = consumers(spec, reservation.name)
+    if users:
+        shape = node_shape(spec, users[0], reservation.machine_type)
+    else:
+        inst = load_catalog().instance("gcp", reservation.machine_type)
+        assert inst is not None and inst.accelerator
+        count = inst.local_nvme_disks if inst.local_nvme_mode == "bundled" else 0
+        shape = GcpShape(inst.name, inst.accelerator, inst.gpu_count, count, inst.local_nvme_mode == "bundled")
+    if reservation.local_ssd_count is None:
+        return shape
+    return GcpShape(shape.machine_type, shape.accelerator, shape.gpu_count, reservation.local_ssd_count,
+                    shape.bundled_ssd)
+
+
+def provisioning_model(pool: GpuPoolSpec, rung: Rung) -> Provisioning:
+    """Compute Engine provisioning model of a rung: the burst is SPOT (or FLEX_START), the rest STANDARD."""
+    if rung.tier == "spot":
+        return "FLEX_START" if pool.flex_start else "SPOT"
+    return "STANDARD"
+
+
+def max_run_seconds(pool: GpuPoolSpec, rung: Rung) -> int | None:
+    """FLEX_START VMs/nodes end after ``max_run_duration_hours`` (GCP caps flex-start at 7 days)."""
+    if provisioning_model(pool, rung) != "FLEX_START":
+        return None
+    return (pool.max_run_duration_hours or 168) * 3600
+
+
+def rung_zones(spec: StackSpec, pool: GpuPoolSpec, rung: Rung, region: str, available: list[str]) -> list[str]:
+    """Zones a rung's nodes may run in.
+
+    Args:
+        spec: The stack.
+        pool: The pool of the rung.
+        rung: The rung.
+        region: The pool's region.
+        available: Zones ``compute.getZones`` reports UP for the region.
+
+    Returns:
+        The reservation's zone for the reserved rung; else ``pool.zones`` when set; else the zones of
+        ``available`` that offer the pool's accelerator (every available zone when the table has no row).
+    """
+    if rung.reservation and spec.gcp:
+        return [r.zone for r in spec.gcp.reservations if r.name == rung.reservation]
+    if pool.zones:
+        return list(pool.zones)
+    suffixes = ACCELERATOR_ZONES.get(node_shape(spec, pool).accelerator, {}).get(region)
+    if suffixes is None:
+        return sorted(available)
+    offered = {f"{region}-{s}" for s in suffixes}
+    return sorted(z for z in available if z in offered) or sorted(offered)
+
+
+def service_account_id(*parts: str) -> str:
+    """A GCP service account id (6-30 of ``[a-z0-9-]``, letter first) from ``parts``, hashed when too long."""
+    base = re.sub(r"[^a-z0-9-]", "-", "-".join(parts).lower()).strip("-")
+    if len(base) <= 30:
+        return base if len(base) >= 6 else f"{base}-sa-gpu"[:30]
+    digest = hashlib.sha256(base.encode()).hexdigest()[:6]
+    return f"{base[:23].rstrip('-')}-{digest}"
+
+
+def gcp_version(key: str) -> str:
+    """A pinned GCP version value from the ``gcp`` section of versions.yaml (e.g. ``gke_kubernetes``)."""
+    return str(versions()["gcp"][key])
+
+
+def nodes_per_zone(nodes: int, zones: list[str]) -> int:
+    """Nodes per zone that host ``nodes`` across ``zones`` (GKE sizes pools per zone), rounded up."""
+    return math.ceil(nodes / max(1, len(zones)))

@@ -1,0 +1,136 @@
+"""GKE: cluster settings, GPU node pools per rung, Workload Identity, ignore_changes, Kubernetes provider."""
+from __future__ import annotations
+
+import pytest
+
+from components.catalog import load_catalog
+from components.plan import names
+from components.plan.gcp_shapes import gcp_version, node_shape
+from components.plan.ladder import plan_ladder
+from components.plan.scheduling import node_labels
+
+CLUSTER = "gcp:container/cluster:Cluster"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+MUTATED = {"initialNodeCount", "nodeCount", "nodeConfig.labels", "nodeConfig.taints", "nodeConfig.resourceLabels"}
+
+
+@pytest.fixture(params=["staging", "prod"])
+def stack(request):
+    return request.getfixturevalue(request.param)
+
+
+def _cluster_name(stack):
+    return names.cluster_name(stack.spec.environment, "gcp", stack.spec.gcp.region)
+
+
+def test_cluster_is_private_with_workload_identity(stack):
+    c = stack.one(CLUSTER, _cluster_name(stack)).inputs
+    assert c["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert c["privateClusterConfig"]["masterIpv4CidrBlock"] == str(stack.spec.gcp.network.master_cidr)
+    assert c["workloadIdentityConfig"] == {"workloadPool": f"{stack.spec.gcp.project}.svc.id.goog"}
+    assert c["releaseChannel"] == {"channel": stack.spec.gcp.gke.release_channel}
+    assert c["removeDefaultNodePool"] is True and c["initialNodeCount"] == 1
+    assert c["addonsConfig"]["gcsFuseCsiDriverConfig"] == {"enabled": True}
+    assert c["minMasterVersion"] == gcp_version("gke_kubernetes")
+    assert c["deletionProtection"] is (stack.spec.environment == "prod")
+    assert "SYSTEM_COMPONENTS" in c["monitoringConfig"]["enableComponents"]
+
+
+def test_system_pool_matches_the_cost_model(stack):
+    pool = stack.one(NODE_POOL, f"{_cluster_name(stack)}-system")
+    gke = stack.spec.gcp.gke
+    assert len(pool.inputs["nodeLocations"]) == 3
+    assert pool.inputs["autoscaling"] == {"minNodeCount": gke.system_nodes, "maxNodeCount": 2 * gke.system_nodes}
+    assert pool.inputs["nodeConfig"]["machineType"] == gke.system_machine_type
+
+
+def test_node_pool_per_rung(stack):
+    for pool in stack.spec.gcp.gpu_pools:
+        inst = load_catalog().instance("gcp", pool.instance_types[0])
+        shape = node_shape(stack.spec, pool)
+        for rung in plan_ladder(stack.spec, "gcp", pool).rungs:
+            record = stack.one(NODE_POOL, names.rung_name(pool.name, rung.tier))
+            np, cfg = record.inputs, record.inputs["nodeConfig"]
+            assert cfg["guestAccelerators"] == [{"type": inst.accelerator, "count": inst.gpu_count,
+                                                 "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}]
+            assert cfg["spot"] is (rung.tier == "spot")
+            assert cfg["ephemeralStorageLocalSsdConfig"] == {"localSsdCount": shape.local_ssd_count}
+            assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+            assert cfg["labels"] == node_labels(pool.name, rung.tier, inst.gpu.name)
+            assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+            assert (np["autoscaling"]["totalMinNodeCount"], np["autoscaling"]["totalMaxNodeCount"]) == (
+                rung.min_nodes, rung.max_nodes)
+            assert np["autoscaling"]["locationPolicy"] == ("ANY" if rung.tier == "spot" else "BALANCED")
+            if rung.reservation:
+                assert cfg["reservationAffinity"] == {"consumeReservationType": "SPECIFIC_RESERVATION",
+                                                      "key": "compute.googleapis.com/reservation-name",
+                                                      "values": [rung.reservation]}
+                zone = next(r.zone for r in stack.spec.gcp.reservations if r.name == rung.reservation)
+                assert np["nodeLocations"] == [zone]
+                assert {"type": "gcp:compute/reservation:Reservation", "name": rung.reservation} in \
+                    record.options["dependsOn"]
+            else:
+                assert cfg["reservationAffinity"]["consumeReservationType"] in ("ANY_RESERVATION", "NO_RESERVATION")
+                assert len(np["nodeLocations"]) >= 2
+
+
+def test_prod_h100_uses_the_bundled_ssds_and_the_reservation(prod):
+    cfg = prod.one(NODE_POOL, "h100-gke-reserved").inputs["nodeConfig"]
+    assert cfg["ephemeralStorageLocalSsdConfig"] == {"localSsdCount": 16}
+    assert cfg["reservationAffinity"]["values"] == ["a3-usc1-a"]
+
+
+def test_ignore_changes_on_every_node_pool(stack):
+    pools = stack.of_type(NODE_POOL)
+    assert pools
+    for pool in pools:
+        assert MUTATED <= set(pool.options["ignoreChanges"]), pool.name
+
+
+def test_workload_identity_binding(stack):
+    bindings = stack.of_type("gcp:serviceaccount/iAMMember:IAMMember")
+    gcp_pools = {p.name for p in stack.spec.gcp.gpu_pools}
+    served = [m for m in stack.spec.models if gcp_pools & set(m.pools)]
+    assert len(bindings) == len(served)
+    for model in served:
+        b = stack.one("gcp:serviceaccount/iAMMember:IAMMember", f"{_cluster_name(stack)}-weights-{model.name}")
+        ns = stack.spec.serving.namespace
+        assert b.inputs["member"] == f"serviceAccount:{stack.spec.gcp.project}.svc.id.goog[{ns}/vllm-{model.name}]"
+        assert b.inputs["role"] == "roles/iam.workloadIdentityUser"
+        reader = stack.one("gcp:serviceaccount/account:Account", f"weights-{model.name}-reader")
+        assert b.inputs["serviceAccountId"] == reader.outputs["name"]
+        assert {"type": CLUSTER, "name": _cluster_name(stack)} in b.options["dependsOn"]
+
+
+def test_kubernetes_provider_is_built_from_the_cluster(stack):
+    name = _cluster_name(stack)
+    provider = stack.one("pulumi:providers:kubernetes", f"{name}-k8s")
+    cluster = stack.one(CLUSTER, name)
+    # The context is the cluster's own output name: the provider is built from (and waits for) the cluster.
+    assert provider.inputs["context"] == cluster.outputs["name"]
+    assert {"type": NODE_POOL, "name": f"{name}-system"} in provider.options["dependsOn"]
+    assert provider.parent == {"type": "gpuinfra:gcp:GkeCluster", "name": name}
+
+
+def test_every_gcp_resource_uses_an_explicit_provider(stack):
+    for r in stack.run.resources:
+        if r.custom and r.type.startswith("gcp:"):
+            assert r.options.get("provider", "").startswith("gcp-"), r.name
+
+
+def test_flex_start_burst_and_authorized_networks():
+    from components.preview.run import run_program
+    from tests.conftest import ROOT
+    from tests.gcp import variants
+
+    raw = variants.gcp_only("staging")
+    raw["gpuinfra:gcp"]["gke"]["master_authorized_cidrs"] = ["203.0.113.0/24"]
+    raw["gpuinfra:gcp"]["gpu_pools"][0].update(flex_start=True, max_run_duration_hours=24)
+    records = {r.name: r.inputs for r in run_program(ROOT, "staging", raw_config=raw).resources}
+    burst = records["l4-gke-spot"]["nodeConfig"]
+    assert (burst["spot"], burst["flexStart"], burst["maxRunDuration"]) == (False, True, "86400s")
+    assert burst["reservationAffinity"] == {"consumeReservationType": "NO_RESERVATION"}
+    floor = records["l4-gke-on-demand"]["nodeConfig"]
+    assert "flexStart" not in floor and floor["spot"] is False
+    cluster = records["gpuinfra-staging-us-central1-gke"]
+    assert cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"][0]["cidrBlock"] == "203.0.113.0/24"
