@@ -1,0 +1,96 @@
+"""Helm values of the monitoring charts (kube-prometheus-stack, dcgm-exporter): pure data, no Pulumi."""
+from __future__ import annotations
+
+from typing import Literal
+
+from components.plan.scheduling import GPU_TAINT, LABEL_GPU, LABEL_POOL, LABEL_TIER
+from components.plan.scrape import NODE_RELABELINGS
+from components.spec import StackSpec
+
+NAMESPACE = "monitoring"
+STACK_RELEASE = "kube-prometheus-stack"
+DCGM_RELEASE = "dcgm-exporter"
+#: Short fullname: Services become ``kps-prometheus``, ``kps-grafana`` (the chart truncates long names).
+STACK_FULLNAME = "kps"
+GRAFANA_SECRET = "grafana-admin"
+#: The chart's own ServiceMonitors carry ``release: <release>``; Prometheus selects exactly that label set,
+#: and every ServiceMonitor/PodMonitor/PrometheusRule we or the serving layer create must carry it.
+SELECTOR_LABELS = {"release": STACK_RELEASE}
+#: Default StorageClass per cloud (EKS: the gp3 class of the EBS CSI driver; GKE: pd-balanced premium-rwo).
+STORAGE_CLASS = {"aws": "gp3", "gcp": "premium-rwo"}
+
+
+def prometheus_url() -> str:
+    """In-cluster URL of the self-managed Prometheus (KEDA's serverAddress)."""
+    return f"http://{STACK_FULLNAME}-prometheus.{NAMESPACE}.svc:9090"
+
+
+def _prometheus_spec(spec: StackSpec, cloud: Literal["aws", "gcp"]) -> dict:
+    gib = spec.monitoring.storage_gib
+    selector = {"matchLabels": dict(SELECTOR_LABELS)}
+    return {
+        "retention": f"{spec.monitoring.retention_days}d",
+        # Size-based retention as well, so a full volume never stops ingestion (85 % of the volume).
+        "retentionSize": f"{int(gib * 0.85)}GiB",
+        "storageSpec": {"volumeClaimTemplate": {"spec": {
+            "storageClassName": STORAGE_CLASS[cloud], "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{gib}Gi"}}}}},
+        # Explicit selectors (not the chart's nil-means-release default): one label set, stated once.
+        "serviceMonitorSelectorNilUsesHelmValues": False, "serviceMonitorSelector": selector,
+        "serviceMonitorNamespaceSelector": {},
+        "podMonitorSelectorNilUsesHelmValues": False, "podMonitorSelector": selector,
+        "podMonitorNamespaceSelector": {},
+        "ruleSelectorNilUsesHelmValues": False, "ruleSelector": selector, "ruleNamespaceSelector": {},
+    }
+
+
+def prometheus_stack_values(spec: StackSpec, cloud: Literal["aws", "gcp"]) -> dict:
+    """Values of kube-prometheus-stack: retention/storage from config, Grafana from a Secret, sidecar dashboards.
+
+    Args:
+        spec: The stack (``monitoring`` section).
+        cloud: Cloud of the cluster (StorageClass).
+
+    Returns:
+        Helm values; the Grafana password is referenced through ``admin.existingSecret`` only.
+    """
+    return {
+        "fullnameOverride": STACK_FULLNAME,
+        "prometheus": {"prometheusSpec": _prometheus_spec(spec, cloud)},
+        "grafana": {
+            "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1",
+                                       "searchNamespace": "ALL"}},
+        },
+        # kube_node_labels exports no label unless allow-listed: the rules join GPU series on these.
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{LABEL_POOL},{LABEL_TIER},{LABEL_GPU}]"]},
+    }
+
+
+def _gke_driver_mounts() -> dict:
+    """GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia (GKE docs, 'DCGM metrics', 2025)."""
+    return {
+        "extraHostVolumes": [{"name": "nvidia-install-dir-host", "hostPath": "/home/kubernetes/bin/nvidia"}],
+        "extraVolumeMounts": [{"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}],
+        "extraEnv": [{"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"}],
+    }
+
+
+def dcgm_values(cloud: Literal["aws", "gcp"]) -> dict:
+    """Values of dcgm-exporter: on GPU nodes only (tolerates the GPU taint), ServiceMonitor Prometheus selects."""
+    values = {
+        "fullnameOverride": DCGM_RELEASE,
+        "serviceMonitor": {"enabled": True, "interval": "15s", "honorLabels": False,
+                           "additionalLabels": dict(SELECTOR_LABELS), "relabelings": list(NODE_RELABELINGS)},
+        "tolerations": [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}],
+        # Every GPU node carries the gpuinfra.dev/gpu label (scheduling.node_labels); a nodeSelector cannot say
+        # "label exists", so this is a required node affinity.
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": LABEL_GPU, "operator": "Exists"}]}]}}},
+        # GPU -> pod attribution (exported_pod / exported_namespace labels).
+        "mapPodsMetrics": True,
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+    }
+    if cloud == "gcp":
+        values |= _gke_driver_mounts()
+    return values
