@@ -1,0 +1,197 @@
+"""GPU capacity read back from resources: per-rung node bounds, purchase type, instance types, region, pool."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.catalog import load_catalog
+from components.plan.ladder import PRIORITY
+from components.plan.scheduling import LABEL_POOL, LABEL_TIER
+from policies.rules.view import ResourceView, dig
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+ASG = "aws:autoscaling/group:Group"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+MIG = "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager"
+ZONAL_MIG = "gcp:compute/instanceGroupManager:InstanceGroupManager"
+AUTOSCALERS = ("gcp:compute/regionAutoscaler:RegionAutoscaler", "gcp:compute/autoscaler:Autoscaler")
+TEMPLATES = ("gcp:compute/instanceTemplate:InstanceTemplate", "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate")
+ODCR = "aws:ec2/capacityReservation:CapacityReservation"
+CAPACITY_BLOCK = "aws:ec2/capacityBlockReservation:CapacityBlockReservation"
+GCP_RESERVATION = "gcp:compute/reservation:Reservation"
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Nodes one resource can run, and how they are bought.
+
+    Attributes:
+        view: The resource (node group, ASG, node pool, MIG).
+        cloud / region: Where the nodes run.
+        pool: The GPU pool (node label ``gpuinfra.dev/pool``, else the rung name's prefix), None if unknown.
+        tier: Capacity tier (label, else rung-name suffix); ``on-demand-fallback`` shares the spot maximum.
+        purchase: reserved | capacity_block | on_demand | spot.
+        instance_types: Types the nodes may use, primary first.
+        min_nodes / max_nodes: Bounds; ``max_nodes`` None when the resource sets no maximum.
+        local_ssds: Billed local SSDs per node (GCP optional SSDs).
+    """
+
+    view: ResourceView
+    cloud: str
+    region: str
+    pool: str | None
+    tier: str | None
+    purchase: str
+    instance_types: tuple[str, ...]
+    min_nodes: int
+    max_nodes: int | None
+    local_ssds: int = 0
+
+    @property
+    def gpu(self) -> bool:
+        """True when the catalog knows the primary type (the catalog lists GPU types only)."""
+        return bool(self.instance_types) and load_catalog().instance(self.cloud, self.instance_types[0]) is not None
+
+    @property
+    def autoscaled(self) -> bool:
+        """True when the node count may move between bounds."""
+        return self.max_nodes is None or self.min_nodes != self.max_nodes
+
+
+def cloud_of(view: ResourceView) -> str:
+    """``aws`` or ``gcp`` from the type token (``kubernetes`` and others pass through)."""
+    return view.type.split(":", 1)[0]
+
+
+def region_of(view: ResourceView, settings: Mapping[str, Any]) -> str:
+    """The resource's own region, else its provider's, else the stack's default region for that cloud."""
+    cloud = cloud_of(view)
+    own = view.get("region") or (_zone_region(view.get("location")) if cloud == "gcp" else None)
+    if not own and cloud == "gcp" and view.get("zone"):
+        own = _zone_region(view.get("zone"))
+    return str(own or view.provider.get("region") or settings.get(f"{cloud}_region") or "")
+
+
+def _zone_region(location: Any) -> str | None:
+    """us-central1-a -> us-central1; a region stays itself."""
+    if not isinstance(location, str) or not location:
+        return None
+    parts = location.split("-")
+    return "-".join(parts[:-1]) if len(parts) == 3 and len(parts[-1]) == 1 else location
+
+
+def _int(value: Any, default: int | None = 0) -> int | None:
+    """Numbers arrive as floats on the wire; anything else (missing, unknown) is ``default``."""
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def _pool_tier(view: ResourceView, labels: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """Pool and tier from the node labels the planning core assigns, else from ``rung_name(pool, tier)``."""
+    pool, tier = labels.get(LABEL_POOL), labels.get(LABEL_TIER)
+    if pool and tier:
+        return str(pool), str(tier)
+    for known in sorted(PRIORITY, key=len, reverse=True):
+        if view.name.endswith(f"-{known}"):
+            return view.name[: -len(known) - 1], known
+    return (str(pool) if pool else None), (str(tier) if tier else None)
+
+
+def _node_group(view: ResourceView, s: Mapping[str, Any]) -> list[Capacity]:
+    pool, tier = _pool_tier(view, view.get("labels", default={}))
+    kind = view.get("capacityType", default="ON_DEMAND")
+    purchase = {"SPOT": "spot", "CAPACITY_BLOCK": "capacity_block"}.get(kind, "reserved" if tier == "reserved" else "on_demand")
+    return [Capacity(view, "aws", region_of(view, s), pool, tier, purchase, tuple(view.get("instanceTypes", default=[])),
+                     _int(view.get("scalingConfig", "minSize")), _int(view.get("scalingConfig", "maxSize"), None))]
+
+
+def _asg(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) -> list[Capacity]:
+    """A VM-mode fleet: the on-demand base (reserved + on-demand floor) and the spot share above it."""
+    mixed = view.get("mixedInstancesPolicy", default={})
+    types = tuple(o["instanceType"] for o in dig(mixed, "launchTemplate", "overrides", default=[]) if o.get("instanceType"))
+    if not types:
+        types = tuple(t for v in _siblings(view, views, ("aws:ec2/launchTemplate:LaunchTemplate",))
+                      if (t := v.get("instanceType")))[:1]
+    lo, hi = _int(view.get("minSize")), _int(view.get("maxSize"), None)
+    pool = _pool_tier(view, {})[0] or (view.name[: -len("-fleet")] if view.name.endswith("-fleet") else None)
+    dist = dig(mixed, "instancesDistribution", default={})
+    if not mixed or hi is None:
+        return [Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on_demand", types, lo, hi)]
+    base = min(_int(dist.get("onDemandBaseCapacity")), hi)
+    od_pct = _int(dist.get("onDemandPercentageAboveBaseCapacity"), 100)
+    spot = (hi - base) * (100 - od_pct) // 100
+    rows = [Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on_demand", types[:1], base, base)]
+    if hi - base - spot:
+        rows.append(Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on_demand", types, 0, hi - base - spot))
+    if spot:
+        rows.append(Capacity(view, "aws", region_of(view, s), pool, "spot", "spot", types, 0, spot))
+    return rows
+
+
+def _node_pool(view: ResourceView, s: Mapping[str, Any]) -> list[Capacity]:
+    cfg = view.get("nodeConfig", default={})
+    pool, tier = _pool_tier(view, cfg.get("labels") or {})
+    zones = max(1, len(view.get("nodeLocations", default=[])))
+    auto = view.get("autoscaling")
+    if auto:
+        lo = _int(auto.get("totalMinNodeCount"), None)
+        lo = lo if lo is not None else _int(auto.get("minNodeCount")) * zones
+        hi = _int(auto.get("totalMaxNodeCount"), None)
+        per_zone = _int(auto.get("maxNodeCount"), None)
+        hi = hi if hi is not None else (per_zone * zones if per_zone is not None else None)
+    else:
+        lo = hi = _int(view.get("nodeCount"), _int(view.get("initialNodeCount"), 1)) * zones
+    affinity = dig(cfg, "reservationAffinity", "consumeReservationType", default="")
+    purchase = "spot" if cfg.get("spot") or cfg.get("preemptible") else "reserved" if "SPECIFIC" in affinity else "on_demand"
+    ssds = _int(dig(cfg, "localNvmeSsdBlockConfig", "localSsdCount")) or _int(dig(cfg, "ephemeralStorageLocalSsdConfig", "localSsdCount"))
+    machine = cfg.get("machineType")
+    return [Capacity(view, "gcp", region_of(view, s), pool, tier, purchase, (machine,) if machine else (), lo, hi, ssds)]
+
+
+def _siblings(view: ResourceView, views: list[ResourceView], types: tuple[str, ...]) -> list[ResourceView]:
+    """Resources of ``types`` under the same parent component (templates and autoscalers of one MIG)."""
+    return [v for v in views if v.type in types and v.parent == view.parent and view.parent is not None]
+
+
+def _linked(view: ResourceView, views: list[ResourceView], types: tuple[str, ...]) -> ResourceView | None:
+    """The sibling of ``types`` whose name shares the longest prefix with ``view``'s (one per MIG)."""
+    return max(_siblings(view, views, types), key=lambda v: len(os.path.commonprefix([v.name, view.name])), default=None)
+
+
+def _mig(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) -> list[Capacity]:
+    template = _linked(view, views, TEMPLATES)
+    scaler = _linked(view, views, AUTOSCALERS)
+    pool, tier = _pool_tier(view, (template.get("labels", default={}) if template else {}))
+    if scaler is not None:
+        lo = _int(scaler.get("autoscalingPolicy", "minReplicas"))
+        hi = _int(scaler.get("autoscalingPolicy", "maxReplicas"), None)
+    else:
+        lo = hi = _int(view.get("targetSize"))
+    sched = template.get("scheduling", default={}) if template else {}
+    spot = sched.get("provisioningModel") == "SPOT" or bool(sched.get("preemptible"))
+    reserved = template is not None and "SPECIFIC" in str(template.get("reservationAffinity", "type", default=""))
+    purchase = "spot" if spot else "reserved" if reserved else "on_demand"
+    machine = template.get("machineType") if template else None
+    ssds = sum(1 for d in (template.get("disks", default=[]) if template else []) if d.get("type") == "SCRATCH")
+    return [Capacity(view, "gcp", region_of(view, s), pool, tier, purchase, (machine,) if machine else (), lo, hi, ssds)]
+
+
+def capacity(views: list[ResourceView], settings: Mapping[str, Any]) -> list[Capacity]:
+    """Every node-bearing resource's capacity (GPU and system), in resource order."""
+    out: list[Capacity] = []
+    for v in views:
+        if v.type == NODE_GROUP:
+            out += _node_group(v, settings)
+        elif v.type == ASG:
+            out += _asg(v, settings, views)
+        elif v.type == NODE_POOL:
+            out += _node_pool(v, settings)
+        elif v.type in (MIG, ZONAL_MIG):
+            out += _mig(v, settings, views)
+    return out
+
+
+def gpu_capacity(views: list[ResourceView], settings: Mapping[str, Any]) -> list[Capacity]:
+    """Capacity whose instance types are catalog GPU types."""
+    return [c for c in capacity(views, settings) if c.gpu]
