@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from typing import Any
 
 # The Pulumi wire format marks special objects with this key; a secret is {SIG_KEY: SECRET_SIG, "value": v}.
@@ -86,8 +88,22 @@ def _describe_object(value: Any) -> str:
     if isinstance(name, str) and isinstance(typ, str):
         return f"{typ}::{name}"
     path = getattr(value, "path", None) or getattr(value, "uri", None)
+    if isinstance(path, str) and os.path.isfile(path):
+        # By name and content: the checkout directory differs between the CI's base and head plans.
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()[:16]
+        return f"{type(value).__name__}({os.path.basename(path)}, sha256:{digest})"
     if isinstance(path, str):
         return f"{type(value).__name__}({path})"
+    # In-memory assets and archives: describe by content, never by repr (its object address changes every run,
+    # which made the CI plan diff report every Lambda's code as changed).
+    text = getattr(value, "text", None)
+    if isinstance(text, str):
+        return f"{type(value).__name__}(sha256:{hashlib.sha256(text.encode()).hexdigest()[:16]})"
+    assets = getattr(value, "assets", None)
+    if isinstance(assets, dict):
+        inner = ", ".join(f"{k}: {_describe_object(assets[k])}" for k in sorted(assets))
+        return f"{type(value).__name__}({inner})"
     return str(value)
 
 
