@@ -1,0 +1,1 @@
+"""Ops library behind scripts/capacity.py, refresh_catalog.py, upload_weights.py and bench_upload.py (cloud SDK edge)."""

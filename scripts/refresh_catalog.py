@@ -1,0 +1,104 @@
+"""Refresh catalog prices from the clouds: AWS Pricing API + spot history, GCP Cloud Billing Catalog.
+
+Usage (from the repo root):
+    python scripts/refresh_catalog.py --dry-run
+    python scripts/refresh_catalog.py --cloud aws --region us-east-1 --types p5en.48xlarge,p5.48xlarge
+    python scripts/refresh_catalog.py --cloud gcp
+
+Prints old -> new per type/region with % change, rows added, and rows the API did not answer for ("not
+refreshed": kept, never dropped). Exits 2 without writing when a refreshed row fails catalog validation.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import typer  # noqa: E402
+
+from components.catalog import load_raw  # noqa: E402
+from components.catalog.load import DATA_DIR  # noqa: E402
+from components.ops import clients, prices_aws, prices_gcp  # noqa: E402
+from components.ops.errors import OpsError, run_cli  # noqa: E402
+from components.ops.refresh import LivePrice, refresh  # noqa: E402
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+def _split(text: Optional[str]) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def aws_fetcher(endpoint_url: Optional[str], page_size: Optional[int]):
+    """Returns the AWS fetcher: Pricing get_products per (type, region), lowest spot per region."""
+    def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], LivePrice]:
+        pricing = clients.aws_client("pricing", clients.PRICING_REGION, endpoint_url)
+        spot: dict[str, dict[str, float]] = {}
+        for region in sorted({r for _, r in pairs}):
+            ec2 = clients.aws_client("ec2", region, endpoint_url)
+            spot[region] = prices_aws.lowest_spot(ec2, sorted({t for t, r in pairs if r == region}), page_size)
+        live = {}
+        for name, region in pairs:
+            price = prices_aws.on_demand_prices(pricing, name, region, page_size)
+            live[(name, region)] = LivePrice(price, prices_aws.ON_DEMAND_SOURCE, spot[region].get(name),
+                                             prices_aws.SPOT_SOURCE)
+        return live
+    return fetch
+
+
+def gcp_fetcher(data_dir: Path, endpoint: Optional[str], anonymous: bool, page_size: int):
+    """Returns the GCP fetcher: one pass over the Compute Engine SKUs, then price every (machine, region)."""
+    from components.catalog import load_catalog_from
+
+    def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], LivePrice]:
+        catalog = load_catalog_from(data_dir)
+        credentials, _ = clients.gcp_credentials(anonymous)
+        rates = prices_gcp.sku_rates(prices_gcp.list_skus(clients.billing_session(credentials), endpoint, page_size))
+        live = {}
+        for name, region in pairs:
+            machine = catalog.instance("gcp", name)
+            live[(name, region)] = LivePrice(
+                prices_gcp.machine_price(rates, machine, region, "on_demand"), prices_gcp.SOURCE,
+                prices_gcp.machine_price(rates, machine, region, "spot"), prices_gcp.SPOT_SOURCE)
+        return live
+    return fetch
+
+
+@app.command()
+def main(
+    cloud: str = typer.Option("all", help="aws, gcp or all."),
+    region: Optional[str] = typer.Option(None, help="Comma-separated regions (a region not yet in the catalog "
+                                                    "is added for the selected types when the API prices it)."),
+    types: Optional[str] = typer.Option(None, help="Comma-separated instance/machine types (default: all)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff without writing."),
+    data_dir: Path = typer.Option(DATA_DIR, help="Catalog data directory (tests use a copy)."),
+    endpoint_url: Optional[str] = typer.Option(None, help="AWS endpoint override (tests; AWS_ENDPOINT_URL works too)."),
+    billing_endpoint: Optional[str] = typer.Option(None, help="Cloud Billing endpoint override (tests)."),
+    gcp_anonymous: bool = typer.Option(False, help="Anonymous GCP credentials (loopback tests only)."),
+    page_size: Optional[int] = typer.Option(None, min=1, help="Page size (tests exercise pagination)."),
+) -> None:
+    """Refresh on-demand and spot prices in the catalog data files."""
+    def body() -> None:
+        if cloud not in ("aws", "gcp", "all"):
+            raise OpsError(f"--cloud: {cloud!r} must be aws, gcp or all")
+        load_raw("gpus.yaml", data_dir)  # fails early, one line, on a wrong --data-dir
+        fetchers = {}
+        if cloud in ("aws", "all"):
+            fetchers["aws"] = aws_fetcher(endpoint_url, page_size)
+        if cloud in ("gcp", "all"):
+            fetchers["gcp"] = gcp_fetcher(data_dir, billing_endpoint or clients.gcp_endpoint(), gcp_anonymous,
+                                          page_size or 5000)
+        result = refresh(fetchers, _split(types), _split(region), data_dir, dry_run)
+        for line in result.lines:
+            typer.echo(line)
+        for path in result.written:
+            typer.echo(f"wrote {path}")
+    run_cli(body)
+
+
+if __name__ == "__main__":
+    app()
