@@ -160,6 +160,17 @@ def _lambda_function(ctx: MockContext) -> Outputs:
     return {"id": name, "name": name, "arn": arn, "invokeArn": invoke, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
 
 
+def _log_group(ctx: MockContext) -> Outputs:
+    name = ctx.physical_name()
+    return {"id": name, "name": name, "arn": _arn(ctx, "logs", f"log-group:{name}")}
+
+
+def _secret(ctx: MockContext) -> Outputs:
+    name = ctx.physical_name()
+    arn = _arn(ctx, "secretsmanager", f"secret:{name}-{ctx.hex(6, 'suffix')}")
+    return {"id": arn, "arn": arn, "name": name}
+
+
 def generic(ctx: MockContext) -> Outputs:
     """Fallback for AWS types without an entry: an id and an ARN in the type's service namespace."""
     service = ctx.typ.split(":")[1].split("/")[0]
@@ -193,4 +204,7 @@ AWS_OUTPUTS: dict[str, Callable[[MockContext], Outputs]] = {
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:autoscaling/group:Group": _autoscaling_group,
     "aws:lambda/function:Function": _lambda_function,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:ec2/capacityBlockReservation:CapacityBlockReservation": _ec2("cr", "capacity-reservation"),
 }

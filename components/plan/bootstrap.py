@@ -1,0 +1,192 @@
+"""The VM-mode startup contract shared by AWS and GCP: NVMe RAID0, verified weights, vLLM and exporters."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from components.plan.storage import NVME_MOUNT
+
+_SCRIPTS = Path(__file__).resolve().parent / "data" / "vm"
+#: Where the weights live on the VM, below the NVMe mount (mounted read-only into vLLM at /models).
+MODELS_DIR = "models"
+#: Name of the Auto Scaling termination hook the on-instance drain watcher completes.
+DRAIN_HOOK = "drain-vllm"
+#: Seconds vLLM gets to finish in-flight requests after SIGTERM (``docker stop --time``).
+DRAIN_SECONDS = 120
+#: Termination-hook heartbeat: the drain plus margin for docker stop and the two AWS API calls.
+LIFECYCLE_HEARTBEAT_SECONDS = DRAIN_SECONDS + 180
+#: Root-only env file holding VLLM_API_KEY (fetched from the secret store at boot).
+API_KEY_ENV_FILE = "/etc/gpuinfra/vllm.env"
+#: CloudWatch namespace of the per-instance GPUUtilization metric (AWS) the idle watchdog reads.
+METRICS_NAMESPACE = "gpuinfra/GPU"
+METRIC_NAME = "GPUUtilization"
+BOOTSTRAP_PATH = "/usr/local/sbin/gpuinfra-bootstrap"
+#: Boot, driver init and the ~10 GB vLLM image pull before weights start to copy (estimate, 2026-11).
+BOOT_SECONDS = 600
+#: Seconds per GiB to copy and sha256-verify weights (~100 MiB/s end to end, conservative for one stream).
+SECONDS_PER_WEIGHT_GIB = 10
+BOOTSTRAP_UNIT = "gpuinfra-bootstrap.service"
+
+
+@dataclass(frozen=True)
+class VmBootstrap:
+    """Everything a GPU VM needs at boot to serve one model revision.
+
+    Attributes:
+        cloud: ``aws`` or ``gcp`` (selects disk discovery, copy tool, secret store, metric publishing).
+        model: Served model name (``--served-model-name`` and the bucket prefix's first segment).
+        weights_uri: ``s3://bucket/<model>/<revision>/`` or ``gs://...``; must end with ``/``.
+        engine_args: The planned vLLM arguments (``components.plan.sizing``); ``--model`` is replaced by the
+            local NVMe path.
+        vllm_image / dcgm_exporter_image / node_exporter_image: Pinned images (``repo:tag``).
+        api_key_secret: Secrets Manager ARN (aws) or Secret Manager resource name ``projects/p/secrets/s`` (gcp).
+        region: Cloud region (AWS CLI calls).
+        nvme_mount: Mount point of the striped local disks.
+        port: Host port vLLM listens on.
+        metrics_namespace: CloudWatch namespace of the GPUUtilization metric (aws).
+    """
+
+    cloud: Literal["aws", "gcp"]
+    model: str
+    weights_uri: str
+    engine_args: tuple[str, ...]
+    vllm_image: str
+    dcgm_exporter_image: str
+    node_exporter_image: str
+    api_key_secret: str
+    region: str
+    nvme_mount: str = NVME_MOUNT
+    port: int = 8000
+    metrics_namespace: str = METRICS_NAMESPACE
+
+    @property
+    def revision(self) -> str:
+        """The revision: the last segment of ``weights_uri``."""
+        return self.weights_uri.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def container_model_path(self) -> str:
+        """Path of the weights inside the vLLM container."""
+        return f"/models/{self.model}/{self.revision}"
+
+
+def health_check_grace_seconds(weights_gib: float) -> int:
+    """Seconds a new VM gets before load-balancer health checks count: boot, image pull, weights, load.
+
+    Args:
+        weights_gib: Size of the model's weights.
+
+    Returns:
+        The grace period (too short and the group replaces instances still copying weights, forever).
+    """
+    return BOOT_SECONDS + int(weights_gib * SECONDS_PER_WEIGHT_GIB)
+
+
+def vm_engine_args(b: VmBootstrap) -> tuple[str, ...]:
+    """The planned engine args with ``--model`` pointing at the local copy and ``--served-model-name`` set.
+
+    Args:
+        b: The bootstrap contract.
+
+    Returns:
+        vLLM arguments for ``docker run <image> ...``.
+    """
+    args, out, i = list(b.engine_args), [], 0
+    while i < len(args):
+        if args[i] in ("--model", "--served-model-name"):
+            i += 2  # re-added below with VM values
+            continue
+        out.append(args[i])
+        i += 1
+    return ("--model", b.container_model_path, "--served-model-name", b.model, *out)
+
+
+def _check(b: VmBootstrap) -> None:
+    scheme = "s3://" if b.cloud == "aws" else "gs://"
+    if not b.weights_uri.startswith(scheme) or not b.weights_uri.endswith("/"):
+        raise ValueError(f"weights_uri {b.weights_uri!r} must start with {scheme} and end with '/'")
+    for image in (b.vllm_image, b.dcgm_exporter_image, b.node_exporter_image):
+        if ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"):
+            raise ValueError(f"image {image!r} is not pinned to a tag")
+
+
+def _variables(b: VmBootstrap) -> str:
+    q = shlex.quote
+    values = {
+        "MODEL": b.model, "REVISION": b.revision, "WEIGHTS_URI": b.weights_uri, "REGION": b.region,
+        "API_KEY_SECRET": b.api_key_secret, "NVME_MOUNT": b.nvme_mount, "MODEL_ROOT": f"{b.nvme_mount}/{MODELS_DIR}",
+        "PORT": str(b.port), "VLLM_IMAGE": b.vllm_image, "DCGM_EXPORTER_IMAGE": b.dcgm_exporter_image,
+        "NODE_EXPORTER_IMAGE": b.node_exporter_image, "ENV_FILE": API_KEY_ENV_FILE,
+        "METRICS_NAMESPACE": b.metrics_namespace, "METRIC_NAME": METRIC_NAME, "DRAIN_HOOK": DRAIN_HOOK, "DRAIN_SECONDS": str(DRAIN_SECONDS),
+    }
+    lines = [f"{k}={q(v)}" for k, v in values.items()]
+    lines.append("ENGINE_ARGS=(" + " ".join(q(a) for a in vm_engine_args(b)) + ")")
+    return "\n".join(lines)
+
+
+def vm_startup_script(b: VmBootstrap) -> str:
+    """The bash startup script (GCP ``startup-script`` metadata; AWS wraps it in :func:`vm_cloud_init`).
+
+    Idempotent, meant to run on every boot: local disks and their contents do not survive a stop.
+
+    Args:
+        b: The bootstrap contract.
+
+    Returns:
+        The script text. It holds the secret's name, never its value.
+
+    Raises:
+        ValueError: ``weights_uri`` does not match the cloud, or an image is not pinned.
+    """
+    _check(b)
+    parts = [
+        "#!/usr/bin/env bash",
+        f"# gpuinfra VM bootstrap ({b.cloud}): {b.model} revision {b.revision}. Generated; do not edit.",
+        "set -euo pipefail",
+        _variables(b),
+        (_SCRIPTS / f"{b.cloud}.sh").read_text().rstrip(),
+        (_SCRIPTS / "common.sh").read_text().rstrip(),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+class _Literal(str):
+    """A string YAML writes as a ``|`` block (readable scripts in the cloud-config)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Literal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|"))
+
+
+def vm_cloud_init(b: VmBootstrap) -> str:
+    """AWS user data: a ``#cloud-config`` installing the startup script as a per-boot systemd unit.
+
+    cloud-init's runcmd runs once per instance, but instance-store disks are wiped by a stop/start, so the
+    script runs from a systemd unit on every boot (retrying on failure, e.g. a transient S3 error).
+
+    Args:
+        b: The bootstrap contract (``cloud`` must be ``aws``).
+
+    Returns:
+        The cloud-config document (plain text; the launch template base64-encodes it).
+    """
+    if b.cloud != "aws":
+        raise ValueError("vm_cloud_init renders AWS user data; GCP takes vm_startup_script as startup-script")
+    unit = (_SCRIPTS / "bootstrap.service").read_text().replace("@BOOTSTRAP_PATH@", BOOTSTRAP_PATH)
+    doc = {
+        "write_files": [
+            {"path": BOOTSTRAP_PATH, "owner": "root:root", "permissions": "0700",
+             "content": _Literal(vm_startup_script(b))},
+            {"path": f"/etc/systemd/system/{BOOTSTRAP_UNIT}", "owner": "root:root", "permissions": "0644",
+             "content": _Literal(unit)},
+        ],
+        "runcmd": [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "--no-block", BOOTSTRAP_UNIT]],
+    }
+    return "#cloud-config\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=200)

@@ -1,0 +1,93 @@
+log() { echo "gpuinfra-bootstrap: $*" >&2; }
+
+# Stripe every local NVMe disk into one RAID0 array (or use the single disk) and mount it at $NVME_MOUNT.
+# Runs on every boot: instance-store and local SSD contents do not survive a stop/start.
+prepare_nvme() {
+  mkdir -p "$NVME_MOUNT"
+  if mountpoint -q "$NVME_MOUNT"; then log "$NVME_MOUNT already mounted"; return; fi
+  local disks dev
+  mapfile -t disks < <(nvme_disks)
+  if ((${#disks[@]} == 0)); then log "no local NVMe disk: weights go to the root volume"; return; fi
+  if ((${#disks[@]} == 1)); then
+    dev="${disks[0]}"
+  else
+    command -v mdadm >/dev/null || { command -v dnf >/dev/null && dnf -y -q install mdadm; } || apt-get -y -q install mdadm
+    dev=/dev/md/gpuinfra
+    [ -e "$dev" ] || mdadm --assemble "$dev" "${disks[@]}" 2>/dev/null \
+      || mdadm --create "$dev" --level=0 --raid-devices="${#disks[@]}" --force --run "${disks[@]}"
+  fi
+  blkid "$dev" >/dev/null 2>&1 || mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1,nodiscard "$dev"
+  mount -o noatime "$dev" "$NVME_MOUNT"
+  log "mounted $dev (${#disks[@]} disk(s)) at $NVME_MOUNT"
+}
+
+# Copy the revision's files listed in manifest.json, skipping files whose size and sha256 already match,
+# and verify every sha256; a verified revision leaves a marker so the next boot skips the hashing.
+fetch_weights() {
+  local dest="$MODEL_ROOT/$MODEL/$REVISION"
+  mkdir -p "$dest"
+  "${COPY_CMD[@]}" "${WEIGHTS_URI}manifest.json" "$dest/manifest.json"
+  python3 - "$WEIGHTS_URI" "$dest" "${COPY_CMD[@]}" <<'PY'
+import hashlib, json, os, subprocess, sys
+
+uri, dest, copy = sys.argv[1], sys.argv[2], sys.argv[3:]
+raw = open(os.path.join(dest, "manifest.json"), "rb").read()
+marker, digest = os.path.join(dest, ".gpuinfra-verified"), hashlib.sha256(raw).hexdigest()
+if os.path.exists(marker) and open(marker).read().strip() == digest:
+    sys.exit(0)
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+def complete(path, entry):
+    return os.path.exists(path) and os.path.getsize(path) == entry["size"] and sha256(path) == entry["sha256"]
+
+for entry in json.loads(raw)["files"]:
+    rel = entry.get("path") or entry["name"]
+    if rel.startswith("/") or ".." in rel.split("/"):
+        sys.exit(f"unsafe path in manifest: {rel}")
+    path = os.path.join(dest, rel)
+    if complete(path, entry):
+        continue
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    subprocess.run([*copy, uri + rel, path + ".part"], check=True)
+    os.replace(path + ".part", path)
+    if not complete(path, entry):
+        os.remove(path)
+        sys.exit(f"sha256 mismatch for {rel}")
+with open(marker, "w") as fh:
+    fh.write(digest)
+PY
+  log "weights verified in $dest"
+}
+
+# The API key goes to a root-only env file read by docker; it never appears in user data or argv.
+write_api_key() {
+  install -d -m 0700 /etc/gpuinfra
+  local key
+  key="$(fetch_secret)"
+  (umask 077 && printf 'VLLM_API_KEY=%s\n' "$key" > "$ENV_FILE.tmp" && mv "$ENV_FILE.tmp" "$ENV_FILE")
+}
+
+run_containers() {
+  systemctl start docker
+  docker rm -f vllm dcgm-exporter node-exporter >/dev/null 2>&1 || true
+  docker run -d --name dcgm-exporter --restart unless-stopped --gpus all --cap-add SYS_ADMIN \
+    -p 9400:9400 "$DCGM_EXPORTER_IMAGE"
+  docker run -d --name node-exporter --restart unless-stopped --net host --pid host \
+    -v /:/host:ro,rslave "$NODE_EXPORTER_IMAGE" --path.rootfs=/host --web.listen-address=:9100
+  docker run -d --name vllm --restart on-failure:5 --gpus all --ipc host -p "$PORT:8000" \
+    --env-file "$ENV_FILE" -e HF_HUB_OFFLINE=1 -v "$MODEL_ROOT:/models:ro" \
+    "$VLLM_IMAGE" "${ENGINE_ARGS[@]}"
+}
+
+prepare_nvme
+fetch_weights
+write_api_key
+run_containers
+setup_cloud_services
+log "vLLM serving $MODEL on port $PORT"

@@ -1,0 +1,104 @@
+"""The VM startup contract as data: golden renderings plus the properties a reviewer checks."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from components.catalog.versions import image, vllm_image
+from components.plan.bootstrap import VmBootstrap, vm_cloud_init, vm_engine_args, vm_startup_script
+from components.plan.sizing import plan_model_on_pool
+from components.spec import load_stack_spec
+from tests.conftest import ROOT, encode, raw_stack
+
+GOLDEN = ROOT / "tests" / "golden" / "aws_capacity"
+#: EC2 rejects user data above 16 KB (raw, before base64): EC2 User Guide, "Instance user data", 2026-11.
+USER_DATA_LIMIT = 16 * 1024
+
+
+def _bootstrap(cloud: str) -> VmBootstrap:
+    """Staging's llama-8b on its AWS pool, with fixed bucket and secret names."""
+    spec = load_stack_spec(*encode(raw_stack("staging")))
+    model = spec.models[0]
+    plan = plan_model_on_pool(spec, model, "l40s-vm")
+    scheme, secret = ("s3", "arn:aws:secretsmanager:us-east-2:123456789012:secret:vllm-api-key-AbCdEf") \
+        if cloud == "aws" else ("gs", "projects/acme-llm-staging/secrets/vllm-api-key")
+    return VmBootstrap(
+        cloud=cloud, model=model.name, weights_uri=f"{scheme}://weights-bucket/{model.name}/{model.revision}/",
+        engine_args=plan.engine_args, vllm_image=vllm_image(), dcgm_exporter_image=image("dcgm_exporter"),
+        node_exporter_image=image("node_exporter"), api_key_secret=secret,
+        region="us-east-2" if cloud == "aws" else "us-central1")
+
+
+@pytest.mark.parametrize(("name", "render"), [
+    ("vm_cloud_init_aws.yaml", lambda: vm_cloud_init(_bootstrap("aws"))),
+    ("vm_startup_gcp.sh", lambda: vm_startup_script(_bootstrap("gcp"))),
+])
+def test_rendering_matches_the_golden_file(name, render):
+    path = GOLDEN / name
+    text = render()
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed: review, then regenerate with UPDATE_GOLDEN=1"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_script_is_valid_bash_with_raid0_sha256_and_pinned_images(cloud):
+    b = _bootstrap(cloud)
+    script = vm_startup_script(b)
+    bash = shutil.which("bash")
+    assert bash, "bash is required"
+    subprocess.run([bash, "-n"], input=script, text=True, check=True)
+    assert script.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in script
+    assert "mdadm --create" in script and "--level=0" in script and 'mount -o noatime "$dev" "$NVME_MOUNT"' in script
+    assert "hashlib.sha256" in script and "sha256 mismatch" in script and "manifest.json" in script
+    for pinned in (b.vllm_image, b.dcgm_exporter_image, b.node_exporter_image):
+        assert f"={pinned}\n" in script and ":latest" not in pinned
+    assert "-p 9400:9400" in script and "--web.listen-address=:9100" in script and "--gpus all" in script
+    copy = "aws s3 cp" if cloud == "aws" else "gcloud storage cp"
+    assert copy in script
+    assert ("put-metric-data" in script) is (cloud == "aws")
+
+
+def test_engine_args_point_at_the_local_copy_and_keep_the_plan():
+    b = _bootstrap("aws")
+    args = vm_engine_args(b)
+    assert args[:4] == ("--model", f"/models/{b.model}/{b.revision}", "--served-model-name", b.model)
+    assert args.count("--model") == 1 and args.count("--served-model-name") == 1
+    planned = list(b.engine_args)
+    i = planned.index("--tensor-parallel-size")
+    assert tuple(planned[i:i + 2]) in [tuple(args[j:j + 2]) for j in range(len(args))]
+    assert "ENGINE_ARGS=(--model /models/" in vm_startup_script(b)
+
+
+def test_cloud_init_runs_the_script_on_every_boot_and_fits_user_data():
+    text = vm_cloud_init(_bootstrap("aws"))
+    doc = yaml.safe_load(text)
+    script, unit = (f["content"] for f in doc["write_files"])
+    assert script == vm_startup_script(_bootstrap("aws"))
+    assert doc["write_files"][0]["permissions"] == "0700"
+    assert "WantedBy=multi-user.target" in unit and "Restart=on-failure" in unit
+    assert ["systemctl", "enable", "--now", "--no-block", "gpuinfra-bootstrap.service"] in doc["runcmd"]
+    assert len(text.encode()) < USER_DATA_LIMIT
+
+
+def test_the_api_key_is_fetched_at_boot_into_a_root_only_file():
+    script = vm_startup_script(_bootstrap("aws"))
+    assert "aws secretsmanager get-secret-value" in script and "umask 077" in script
+    assert '--env-file "$ENV_FILE"' in script and "VLLM_API_KEY=" not in script.split("write_api_key()")[0]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("weights_uri", "gs://wrong-cloud/m/r/", "must start with s3://"),
+    ("weights_uri", "s3://bucket/m/r", "end with '/'"),
+    ("vllm_image", "vllm/vllm-openai:latest", "not pinned"),
+    ("dcgm_exporter_image", "nvcr.io/nvidia/k8s/dcgm-exporter", "not pinned"),
+])
+def test_bad_contract_is_refused(field, value, message):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=message):
+        vm_startup_script(replace(_bootstrap("aws"), **{field: value}))
