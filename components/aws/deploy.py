@@ -74,8 +74,7 @@ def _eks_region(spec: StackSpec, region: str, provider: aws.Provider, network: A
         gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
             pool=pool, ladder=ladder, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
             subnet_ids_by_az=network.private_subnet_ids_by_az, provider=provider,
-            reservation=reservations.get(pool.capacity.reservation or ""), imds_hop_limit=spec.aws.imds_hop_limit,
-            tags=tags), opts=node_opts)
+            reservation=reservations.get(pool.capacity.reservation or ""), spec=spec, tags=tags), opts=node_opts)
         groups.extend(gpu_pool.node_groups.values())
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
     ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(

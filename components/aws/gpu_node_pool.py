@@ -1,15 +1,17 @@
 """EksGpuNodePool: one EKS managed node group per rung of a GPU pool's capacity ladder."""
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateArgs
 from components.catalog import load_catalog
+from components.catalog.versions import ami_parameter, eks_kubernetes_version
 from components.plan import autoscaler, names, nodeadm, scheduling
 from components.plan.ladder import LadderPlan, Rung
+from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
@@ -40,7 +42,7 @@ class EksGpuNodePoolArgs:
         subnet_ids_by_az: Private subnets of the region per zone.
         provider: Explicit AWS provider of the region.
         reservation: The reservation behind the reserved / capacity-block rung, if any.
-        imds_hop_limit: IMDSv2 hop limit.
+        spec: The stack (launch template settings: IMDS hop limit, cost tags, Kubernetes version).
         tags: Cost tags.
     """
 
@@ -52,7 +54,7 @@ class EksGpuNodePoolArgs:
     subnet_ids_by_az: dict[str, pulumi.Input[str]]
     provider: aws.Provider
     reservation: Reservation | None = None
-    imds_hop_limit: int = 1
+    spec: StackSpec | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -68,7 +70,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         catalog = load_catalog()
         self._types = {t: catalog.instance("aws", t) for t in args.pool.instance_types}
-        self._user_data = base64.b64encode(nodeadm.node_config_user_data("RAID0").encode()).decode()
+        self._release = self._ami_release()
         self.node_groups = {rung.tier: self._create_rung(rung) for rung in args.ladder.rungs}
         self.register_outputs({"node_group_names": {t: g.node_group_name for t, g in self.node_groups.items()}})
 
@@ -93,26 +95,22 @@ class EksGpuNodePool(pulumi.ComponentResource):
             raise ValueError(f"pool {self._args.pool.name!r}: rung {rung.tier} needs reservation {rung.reservation!r}")
         return self._args.reservation
 
-    def _launch_template(self, rung: Rung, resource_name: str) -> aws.ec2.LaunchTemplate:
-        """GPU launch template with the RAID0 NodeConfig, targeting the reservation for reserved rungs.
+    def _ami_release(self) -> pulumi.Output[str]:
+        """The EKS AL2023 NVIDIA AMI release from its public SSM parameter (pinned in state per deploy)."""
+        spec = self._args.spec
+        version = (spec.aws.eks.kubernetes_version if spec and spec.aws else None) or eks_kubernetes_version()
+        name = ami_parameter("eks_al2023_nvidia_release", kubernetes_version=version)
+        return aws.ssm.get_parameter_output(name=name, opts=pulumi.InvokeOutputOptions(parent=self)).value
 
-        No AMI, instance type, subnet or instance profile: the node group sets them (EKS forbids them here).
-        """
+    def _launch_template(self, rung: Rung, resource_name: str) -> GpuLaunchTemplate:
+        """The shared GPU launch template with the RAID0 NodeConfig, targeting the reservation for reserved rungs."""
         reserved = rung.tier in ("reserved", "capacity-block")
-        reservation = self._require_reservation(rung).id if reserved else None
-        tags = {**self._args.tags, "Pool": self._args.pool.name, "CapacityTier": rung.tier}
-        return aws.ec2.LaunchTemplate(
-            f"{resource_name}-lt", user_data=self._user_data, update_default_version=True,
-            metadata_options={"http_tokens": "required", "http_endpoint": "enabled",
-                              "http_put_response_hop_limit": self._args.imds_hop_limit},
-            block_device_mappings=[{"device_name": "/dev/xvda", "ebs": {
-                "volume_size": self._args.pool.root_volume_gib, "volume_type": "gp3", "encrypted": "true",
-                "delete_on_termination": "true"}}],
-            capacity_reservation_specification=(
-                {"capacity_reservation_target": {"capacity_reservation_id": reservation}} if reserved else None),
-            instance_market_options={"market_type": "capacity-block"} if rung.tier == "capacity-block" else None,
-            tag_specifications=[{"resource_type": kind, "tags": tags} for kind in ("instance", "volume")],
-            tags=tags, opts=self._child)
+        return GpuLaunchTemplate(resource_name, GpuLaunchTemplateArgs(
+            spec=self._args.spec, pool=self._args.pool, region=self._args.ladder.region, mode="eks",
+            user_data=nodeadm.node_config_user_data("RAID0"),
+            capacity_reservation_id=self._require_reservation(rung).id if reserved else None,
+            capacity_block=rung.tier == "capacity-block",
+            extra_tags={"Pool": self._args.pool.name, "CapacityTier": rung.tier}), opts=self._child)
 
     def _create_rung(self, rung: Rung) -> aws.eks.NodeGroup:
         args = self._args
@@ -130,7 +128,8 @@ class EksGpuNodePool(pulumi.ComponentResource):
         taint = scheduling.GPU_TAINT
         group = aws.eks.NodeGroup(
             resource_name, cluster_name=args.cluster.name, node_role_arn=args.node_role_arn,
-            subnet_ids=self._subnets(rung), ami_type=AMI_TYPE, capacity_type=CAPACITY_TYPE[rung.tier],
+            subnet_ids=self._subnets(rung), ami_type=AMI_TYPE, release_version=self._release,
+            capacity_type=CAPACITY_TYPE[rung.tier],
             instance_types=list(rung.instance_types), labels=labels,
             taints=[{"key": taint["key"], "value": taint["value"], "effect": EKS_TAINT_EFFECT[taint["effect"]]}],
             scaling_config={"min_size": low, "desired_size": low, "max_size": rung.max_nodes},

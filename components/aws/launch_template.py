@@ -9,7 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.catalog.versions import ami_parameter, eks_kubernetes_version
+from components.catalog.versions import ami_parameter
 from components.plan.tags import cost_tags
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -23,12 +23,15 @@ class GpuLaunchTemplateArgs:
     """Inputs of a GPU launch template.
 
     Attributes:
-        mode: ``vm`` (DLAMI, instance profile in the template) or ``eks`` (EKS AL2023 NVIDIA AMI; managed
-            node groups forbid an instance profile in the template).
+        mode: ``vm`` (DLAMI from its public SSM parameter, instance profile and security groups in the
+            template) or ``eks`` (no AMI: the managed node group's ``ami_type`` and ``release_version`` pick the
+            EKS AL2023 NVIDIA AMI and EKS merges its bootstrap; no instance profile, no network interface: EKS
+            attaches the cluster security group).
         user_data: Plain text (cloud-config or nodeadm MIME); the template base64-encodes it.
         capacity_reservation_id: Launch into this reservation only (targeted ODCR or Capacity Block).
         capacity_block: Market type ``capacity-block`` (needs ``capacity_reservation_id``).
-        ami_id: Image id; default: the public SSM parameter of the mode's AMI.
+        ami_id: Image id (VM mode); default: the DLAMI's public SSM parameter.
+        extra_tags: Tags beside the cost tags (e.g. Pool, CapacityTier).
         instance_type: Fixed type (a reservation's); ``None`` when the group or node group picks types.
     """
 
@@ -37,13 +40,14 @@ class GpuLaunchTemplateArgs:
     region: str
     mode: Literal["vm", "eks"]
     user_data: pulumi.Input[str]
-    security_group_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]] = ()
     model: str | None = None
     instance_profile_arn: pulumi.Input[str] | None = None
     capacity_reservation_id: pulumi.Input[str] | None = None
     capacity_block: bool = False
     ami_id: pulumi.Input[str] | None = None
     instance_type: str | None = None
+    extra_tags: dict[str, str] | None = None
 
 
 class GpuLaunchTemplate(pulumi.ComponentResource):
@@ -54,8 +58,8 @@ class GpuLaunchTemplate(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuLaunchTemplateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpuinfra:aws:GpuLaunchTemplate", name, None, opts)
-        if args.mode == "eks" and args.instance_profile_arn is not None:
-            raise ValueError("EKS managed node groups forbid an instance profile in the launch template")
+        if args.mode == "eks" and (args.instance_profile_arn is not None or args.ami_id is not None):
+            raise ValueError("EKS managed node groups forbid an instance profile or AMI in the launch template")
         if args.capacity_block and args.capacity_reservation_id is None:
             raise ValueError("a capacity-block launch template needs capacity_reservation_id")
         self._args = args
@@ -64,22 +68,20 @@ class GpuLaunchTemplate(pulumi.ComponentResource):
         self.latest_version = template.latest_version
         self.register_outputs({"id": self.id, "latest_version": self.latest_version})
 
-    def _ami_id(self) -> pulumi.Input[str]:
-        """The given AMI, else the mode's public SSM parameter resolved through this region's provider."""
+    def _ami_id(self) -> pulumi.Input[str] | None:
+        """VM mode: the given AMI, else the DLAMI's public SSM parameter through this region's provider."""
+        if self._args.mode == "eks":
+            return None
         if self._args.ami_id is not None:
             return self._args.ami_id
-        spec = self._args.spec
-        if self._args.mode == "vm":
-            path = ami_parameter("dlami_base_gpu_al2023")
-        else:
-            version = (spec.aws.eks.kubernetes_version if spec.aws else None) or eks_kubernetes_version()
-            path = ami_parameter("eks_al2023_nvidia", kubernetes_version=version)
-        result = aws.ssm.get_parameter_output(name=path, opts=pulumi.InvokeOutputOptions(parent=self))
+        result = aws.ssm.get_parameter_output(name=ami_parameter("dlami_base_gpu_al2023"),
+                                              opts=pulumi.InvokeOutputOptions(parent=self))
         return result.value
 
     def _tags(self) -> dict[str, str]:
         spec = self._args.spec
-        return cost_tags(spec, model=self._args.model, auto_shutdown=spec.environment != "prod")
+        tags = cost_tags(spec, model=self._args.model, auto_shutdown=spec.environment != "prod")
+        return {**tags, **(self._args.extra_tags or {})}
 
     def _reservation(self) -> dict:
         """Targeting of a reservation (and the capacity-block market type), or nothing."""
@@ -93,7 +95,7 @@ class GpuLaunchTemplate(pulumi.ComponentResource):
             out["instance_market_options"] = aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block")
         return out
 
-    def _create_template(self, name: str, ami_id: pulumi.Input[str]) -> aws.ec2.LaunchTemplate:
+    def _create_template(self, name: str, ami_id: pulumi.Input[str] | None) -> aws.ec2.LaunchTemplate:
         args, tags = self._args, self._tags()
         user_data = pulumi.Output.from_input(args.user_data).apply(lambda text: base64.b64encode(text.encode()).decode())
         profile = aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=args.instance_profile_arn) if args.instance_profile_arn else None
@@ -114,7 +116,7 @@ class GpuLaunchTemplate(pulumi.ComponentResource):
                     delete_on_termination="true"))],
             network_interfaces=[aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                 device_index=0, associate_public_ip_address="false", delete_on_termination="true",
-                security_groups=list(args.security_group_ids))],
+                security_groups=list(args.security_group_ids))] if args.security_group_ids else None,
             tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
                                 for kind in ("instance", "volume", "network-interface")],
             tags=tags,

@@ -44,7 +44,7 @@ def eks_kubernetes_version() -> str:
 
 
 def ami_parameter(kind: str, **fields: str) -> str:
-    """The public SSM parameter path of an AMI kind, e.g. ``eks_al2023_nvidia``."""
+    """The public SSM parameter path of an AMI kind, e.g. ``dlami_base_gpu_al2023``."""
     return versions()["ami_parameters"][kind].format(**fields)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -92,8 +94,9 @@ def ssm_parameter(ctx: MockContext) -> Result:
             f"aws:ssm/getParameter:getParameter: no offline value for parameter {name!r}; "
             "only AWS public parameters under /aws/service/ are answered"
         )
-    if name.endswith("/release_version"):
-        value = "1.31.4-20250116"
+    if name.endswith("/release_version"):  # e.g. /aws/service/eks/optimized-ami/1.35/.../release_version
+        minor = re.search(r"/optimized-ami/(\d+\.\d+)/", name)
+        value = f"{minor.group(1) if minor else '1.35'}.3-20261104"
     else:
         value = "ami-0" + digest(name, ctx.aws_region)[:16]
     return {

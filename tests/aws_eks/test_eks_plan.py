@@ -83,8 +83,14 @@ def test_reserved_nodes_launch_only_in_the_reservation_zone(plans, key, zone):
 
 @pytest.mark.parametrize("key", ["dev", "prod", "block"])
 def test_gpu_launch_templates_carry_the_raid0_node_config(plans, key):
-    templates = [r for r in plans[key].of_type(LT) if r.parent and r.parent["type"] == "gpuinfra:aws:EksGpuNodePool"]
-    assert len(templates) == len([r for r in plans[key].of_type(NG) if not r.name.endswith("-system")])
+    groups = [r for r in plans[key].of_type(NG) if not r.name.endswith("-system")]
+    # each rung's template is the shared GpuLaunchTemplate component named after the rung's node group
+    templates = [r for r in plans[key].of_type(LT) if r.parent and r.parent["type"] == "gpuinfra:aws:GpuLaunchTemplate"
+                 and r.parent["name"] in {g.name for g in groups}]
+    assert len(templates) == len(groups)
+    for group in groups:  # the AMI type stays; its release is pinned from the public SSM parameter
+        assert group.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
+        assert group.inputs["releaseVersion"].startswith("1.35.")
     for template in templates:
         configs = parse_node_configs(base64.b64decode(template.inputs["userData"]).decode())
         assert [c["spec"]["instance"]["localStorage"]["strategy"] for c in configs] == ["RAID0"]
