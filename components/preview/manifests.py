@@ -72,7 +72,8 @@ def manifest(record: ResourceRecord) -> dict[str, Any]:
             if isinstance(inputs.get(key), dict):
                 inputs[key] = {k: REDACTED for k in inputs[key]}
             elif key in inputs:
-                inputs[key] = REDACTED
+                # The whole map is a secret (its keys are unknown too): keep the schema's shape, a map.
+                inputs[key] = {"redacted": REDACTED}
     return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **inputs}
 
 

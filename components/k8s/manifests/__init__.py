@@ -1,0 +1,1 @@
+"""Pure Kubernetes manifest builders of the serving layer (dicts; no pulumi imports)."""

@@ -1,0 +1,119 @@
+"""How traffic reaches vLLM: Services, exposure, PDB, canary HTTPRoute, scrape objects (pure dicts)."""
+from __future__ import annotations
+
+from components.k8s.manifests.names import (
+    GATEWAY, LABEL_MODEL, MODEL_HEADER, PORT_NAME, SERVING_PORT, common_labels, selector_labels, service_name,
+    workload_name,
+)
+from components.k8s.manifests.workload_plan import WorkloadPlan
+from components.plan.scheduling import LABEL_POOL
+from components.spec.serving import ServingSpec
+
+SCRAPE_INTERVAL = "15s"
+#: AWS Load Balancer Controller annotations (NLB, IP targets) - kubernetes-sigs/aws-load-balancer-controller
+#: docs "Service annotations", checked 2026-11-23. The in-tree controller ignores ``external``.
+AWS_NLB = {"service.beta.kubernetes.io/aws-load-balancer-type": "external",
+           "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip"}
+AWS_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+def service(w: WorkloadPlan) -> dict:
+    """The ClusterIP Service of one track (the stable name never changes through canaries)."""
+    return {
+        "metadata": {"name": workload_name(w.model, w.pool, w.canary), "namespace": w.namespace,
+                     "labels": common_labels(w.model, w.pool, w.canary)},
+        "spec": {"type": "ClusterIP", "selector": selector_labels(w.model, w.pool, w.canary),
+                 "ports": [{"name": PORT_NAME, "port": SERVING_PORT, "targetPort": PORT_NAME, "protocol": "TCP"}]},
+    }
+
+
+def exposed_service(w: WorkloadPlan, serving: ServingSpec) -> dict | None:
+    """A LoadBalancer Service beside the ClusterIP one for ``internal``/``public`` exposure (AWS, or GKE
+    internal); None for ``cluster-ip`` and for GKE public, which goes through ``public_ingress``."""
+    if serving.exposure == "cluster-ip" or (serving.exposure == "public" and w.cloud == "gcp"):
+        return None
+    base = service(w)
+    port = {"name": PORT_NAME, "port": SERVING_PORT, "targetPort": PORT_NAME, "protocol": "TCP"}
+    if w.cloud == "gcp":
+        annotations = {"networking.gke.io/load-balancer-type": "Internal"}
+    else:
+        scheme = "internal" if serving.exposure == "internal" else "internet-facing"
+        annotations = {**AWS_NLB, "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme}
+    if serving.exposure == "public":  # AWS: TLS terminates on the NLB with the ACM certificate
+        annotations |= {"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": serving.tls_certificate,
+                        "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
+                        "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy": AWS_TLS_POLICY}
+        port = {**port, "name": "https", "port": 443}
+    meta = {**base["metadata"], "name": f"{base['metadata']['name'][:59]}-lb", "annotations": annotations}
+    return {"metadata": meta, "spec": {**base["spec"], "type": "LoadBalancer", "ports": [port]}}
+
+
+def public_ingress(w: WorkloadPlan, serving: ServingSpec) -> dict | None:
+    """GKE public endpoint: an external Application Load Balancer (Ingress) with the pre-created Google
+    managed certificate ``tls_certificate``, HTTPS only."""
+    if serving.exposure != "public" or w.cloud != "gcp":
+        return None
+    name = service_name(w.model, w.pool)
+    return {
+        "metadata": {"name": name, "namespace": w.namespace, "labels": common_labels(w.model, w.pool),
+                     "annotations": {"ingress.gcp.kubernetes.io/pre-shared-cert": serving.tls_certificate,
+                                     "kubernetes.io/ingress.allow-http": "false"}},
+        "spec": {"ingressClassName": "gce", "rules": [{"host": serving.public_hostname, "http": {"paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": name, "port": {"number": SERVING_PORT}}}}]}}]},
+    }
+
+
+def disruption_budget(w: WorkloadPlan) -> dict:
+    """At most one replica of a track down at a time for voluntary disruptions (drains, upgrades)."""
+    return {"metadata": {"name": workload_name(w.model, w.pool, w.canary), "namespace": w.namespace,
+                         "labels": common_labels(w.model, w.pool, w.canary)},
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(w.model, w.pool, w.canary)}}}
+
+
+def http_route(stable: WorkloadPlan, percent: int, with_canary: bool) -> dict:
+    """Weighted split between the stable and canary Services for requests naming the model.
+
+    The match is the header the Gateway API Inference Extension's body-based router copies from the
+    OpenAI request's ``model`` field; the route attaches to the router's Gateway (see names.GATEWAY).
+    """
+    stable_name = service_name(stable.model, stable.pool)
+    backends = [{"name": stable_name, "port": SERVING_PORT, "weight": 100 - percent if with_canary else 100}]
+    if with_canary:
+        backends.append({"name": workload_name(stable.model, stable.pool, canary=True), "port": SERVING_PORT,
+                         "weight": percent})
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": stable_name, "namespace": stable.namespace,
+                     "labels": common_labels(stable.model, stable.pool)},
+        "spec": {"parentRefs": [dict(GATEWAY)],
+                 "rules": [{"matches": [{"headers": [{"type": "Exact", "name": MODEL_HEADER, "value": stable.model}]}],
+                            "backendRefs": backends}]},
+    }
+
+
+def scrape_selector(w: WorkloadPlan) -> dict:
+    """Both tracks of a model on a pool."""
+    return {"matchLabels": {"app.kubernetes.io/name": "vllm", LABEL_MODEL: w.model, LABEL_POOL: w.pool}}
+
+
+def service_monitor(w: WorkloadPlan, labels: dict[str, str]) -> dict:
+    """prometheus-operator ServiceMonitor for vLLM's /metrics, labelled for Prometheus' selector."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": {"name": service_name(w.model, w.pool), "namespace": w.namespace,
+                     "labels": {**common_labels(w.model, w.pool), **labels}},
+        "spec": {"selector": scrape_selector(w), "namespaceSelector": {"matchNames": [w.namespace]},
+                 "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": SCRAPE_INTERVAL}]},
+    }
+
+
+def pod_monitoring(w: WorkloadPlan) -> dict:
+    """Google Cloud Managed Service for Prometheus PodMonitoring (``monitoring.provider: gke-managed``)."""
+    return {
+        "apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring",
+        "metadata": {"name": service_name(w.model, w.pool), "namespace": w.namespace,
+                     "labels": common_labels(w.model, w.pool)},
+        "spec": {"selector": scrape_selector(w),
+                 "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": SCRAPE_INTERVAL}]},
+    }
