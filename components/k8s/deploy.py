@@ -1,9 +1,72 @@
-"""Wires the serving layer onto every cluster target (filled by the serving work)."""
+"""Wires the serving layer onto every cluster target: monitoring, cluster add-ons, one VllmService per (model, pool)."""
 from __future__ import annotations
 
+import pulumi
+
+from components.k8s.manifests.workload_plan import WorkloadPlan, plan_workloads
+from components.k8s.serving_cluster import ServingCluster, ServingClusterArgs
+from components.k8s.target import ClusterTarget
+from components.k8s.vllm_service import VllmService, VllmServiceArgs
 from components.spec import StackSpec
 
 
-def deploy_serving(spec: StackSpec, targets: list) -> None:
-    """Deploy GPU software, vLLM services, autoscaling, router and monitoring on each cluster."""
-    return None
+def _monitoring(spec: StackSpec, target: ClusterTarget):
+    """The cluster's GpuMonitoring (created before the services, which scrape through it), or None."""
+    if not spec.monitoring.enabled:
+        return None
+    from components.k8s.monitoring import deploy_monitoring  # noqa: PLC0415 (the monitoring engineer's module)
+
+    return deploy_monitoring(spec, target)
+
+
+def _services(spec: StackSpec, target: ClusterTarget, cluster: ServingCluster, monitoring,
+              workloads: list[WorkloadPlan]) -> list[VllmService]:
+    services, accounts = [], set()
+    opts = pulumi.ResourceOptions(providers=[target.provider])
+    for stable in (w for w in workloads if not w.canary):
+        canary = next((w for w in workloads if w.canary and (w.model, w.pool) == (stable.model, stable.pool)), None)
+        args = VllmServiceArgs(spec=spec, target=target, cluster=cluster, stable=stable, canary=canary,
+                               monitoring=monitoring, owns_service_account=stable.model not in accounts)
+        accounts.add(stable.model)
+        services.append(VllmService(f"{target.name}-{stable.model}-{stable.pool}", args, opts))
+    return services
+
+
+def _router(spec: StackSpec, target: ClusterTarget, services: list[VllmService], monitoring) -> None:
+    """The cluster's ModelRouter in front of its services (``serving.routing.enabled``; see components/k8s/router.py)."""
+    from components.k8s.router import ModelRouter, ModelRouterArgs  # noqa: PLC0415 (the router engineer's module)
+    from components.plan.routing import plan_routes  # noqa: PLC0415
+
+    routes = next((r for r in plan_routes(spec) if r.cluster == target.name), None)
+    if routes is None:
+        return
+    ModelRouter(f"{target.name}-router", ModelRouterArgs(spec=spec, target=target, routes=routes, services=services,
+                                                         monitoring=monitoring),
+                pulumi.ResourceOptions(providers=[target.provider]))
+
+
+def deploy_serving(spec: StackSpec, targets: list[ClusterTarget]) -> dict[str, list[VllmService]]:
+    """Deploy monitoring, GPU software, KEDA and the vLLM services on each cluster target.
+
+    Args:
+        spec: The validated stack (replica maxima were checked against the pools at load time).
+        targets: Clusters from deploy_aws / deploy_gcp.
+
+    Returns:
+        Cluster name -> its VllmServices (the router plugs in front of their ``service_name``).
+    """
+    out: dict[str, list[VllmService]] = {}
+    for target in targets:
+        monitoring = _monitoring(spec, target)
+        workloads = plan_workloads(spec, target.pools)
+        if not workloads:
+            continue
+        cluster = ServingCluster(
+            f"{target.name}-serving",
+            ServingClusterArgs(spec=spec, target=target,
+                               monitoring_namespace=monitoring.namespace if monitoring else None,
+                               managed_prometheus=bool(monitoring and monitoring.managed)),
+            pulumi.ResourceOptions(providers=[target.provider]))
+        out[target.name] = _services(spec, target, cluster, monitoring, workloads)
+        _router(spec, target, out[target.name], monitoring)
+    return out

@@ -34,6 +34,13 @@ class RoutingSpec(Spec):
     """Header hashed (stable) to pick the canary slice of a model's traffic."""
     rate_limit_requests_per_minute: PositiveInt | None = None
     """Per-API-key request rate limit at the gateway; none = unlimited."""
+    clients: list[Name] = Field(default_factory=list)
+    """API-key client ids besides ``default`` (keys of the ``gpuinfra:router_api_keys`` secret map); each
+    gets its own rate-limit bucket. ``default`` authenticates with ``gpuinfra:vllm_api_key``."""
+    internal_clients: list[Name] = Field(default_factory=list)
+    """Clients (from ``clients`` or ``default``) whose ``override_header`` is honoured; empty = nobody."""
+    client_header: str = "x-gpuinfra-client"
+    """Header the gateway sets to the authenticated client id (any client-sent value is removed first)."""
 
 
 class ServingSpec(Spec):
