@@ -110,6 +110,8 @@ class VllmService(pulumi.ComponentResource):
 
     def _create_exposure(self) -> None:
         serving = self._args.spec.serving
+        if serving.routing.enabled:
+            return  # the router is the one endpoint (keys, rate limits): no per-model load balancer bypasses it
         lb = access.exposed_service(self._args.stable, serving)
         if lb:
             k8s.core.v1.Service(f"{self._name}-load-balancer", metadata=lb["metadata"], spec=lb["spec"], opts=self._opts())

@@ -234,12 +234,18 @@ def test_network_policies(prod_run):
     assert 443 in egress_ports and 53 not in egress_ports
 
 
-def test_internal_exposure_adds_a_load_balancer(prod_run):
-    lbs = [s for s in kind(prod_run, "Service") if s.inputs["spec"]["type"] == "LoadBalancer"]
-    assert len(lbs) == len(k8s_pairs(spec_of("prod")))
-    annotations = [lb.inputs["metadata"]["annotations"] for lb in lbs]
-    assert sum(a.get("service.beta.kubernetes.io/aws-load-balancer-scheme") == "internal" for a in annotations) == 3
-    assert sum(a.get("networking.gke.io/load-balancer-type") == "Internal" for a in annotations) == 1
+def test_internal_exposure_goes_through_the_router_when_routing_is_on(prod_run):
+    # prod routes every request through the router: no per-model load balancer may bypass its keys and limits
+    assert spec_of("prod").serving.routing.enabled and spec_of("prod").serving.exposure == "internal"
+    assert not [s for s in kind(prod_run, "Service") if s.inputs["spec"]["type"] == "LoadBalancer"]
+    proxies = [r for r in prod_run.resources if r.type.endswith(":EnvoyProxy")]
+    assert len({r.name.rsplit("-router", 1)[0] for r in proxies}) == len(proxies) == 3  # one gateway per cluster
+
+
+def test_internal_exposure_adds_a_load_balancer_without_the_router():
+    run = run_fixture("dev", variant("dev", serving={"namespace": "llm", "exposure": "internal"}))
+    (lb,) = [s for s in kind(run, "Service") if s.inputs["spec"]["type"] == "LoadBalancer"]
+    assert lb.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
 
 
 def test_public_exposure_terminates_tls():

@@ -8,6 +8,7 @@ from components.catalog import load_catalog
 from components.catalog.versions import vllm_image, vllm_version
 from components.k8s.manifests.lifecycle import GracePlan, grace_plan, rollout_strategy, startup_probe
 from components.plan.ladder import plan_ladder
+from components.plan.routing import ROUTER_ALIAS
 from components.plan.sizing import ServingPlan, plan_serving
 from components.spec import StackSpec
 from components.spec.models import ModelSpec
@@ -87,6 +88,15 @@ def node_share(cloud: str, instance_types: list[str], tp: int) -> tuple[int, int
     return max(1, math.floor(cpu * NODE_SHARE)), max(1, math.floor(ram * NODE_SHARE))
 
 
+def _with_router_alias(spec: StackSpec, args: tuple[str, ...]) -> tuple[str, ...]:
+    """Behind the router, vLLM also answers to ``auto`` (tier and default rules keep the body's ``auto``):
+    ``--served-model-name <name> auto``; the first name stays the one metrics are labelled with."""
+    if not spec.serving.routing.enabled:
+        return args
+    index = args.index("--served-model-name") + 2
+    return (*args[:index], ROUTER_ALIAS, *args[index:])
+
+
 def workload_plan(spec: StackSpec, plan: ServingPlan, plans: list[ServingPlan], canary: bool = False) -> WorkloadPlan:
     """Plan the stable (or canary) Deployment of ``plan.model`` on ``plan.pool``."""
     model = next(m for m in spec.models if m.name == plan.model)
@@ -100,7 +110,8 @@ def workload_plan(spec: StackSpec, plan: ServingPlan, plans: list[ServingPlan], 
     return WorkloadPlan(
         model=plan.model, pool=plan.pool, cloud=cloud, region=plan.region, namespace=spec.serving.namespace,
         revision=model.canary.revision if canary and model.canary else model.revision, canary=canary,
-        tp=plan.tp, min_replicas=low, max_replicas=high, image=vllm_image(version), engine_args=plan.engine_args,
+        tp=plan.tp, min_replicas=low, max_replicas=high, image=vllm_image(version),
+        engine_args=_with_router_alias(spec, plan.engine_args),
         load_format=plan.load_format, weights_gib=plan.weights_gib, cpu=cpu, memory_gib=memory,
         shm_gib=min(SHM_GIB_MAX, max(1, memory // 10)) if plan.tp > 1 else 0,
         cache_gib=math.ceil(plan.weights_gib * CACHE_HEADROOM) + 1, spot=spot,
