@@ -85,6 +85,21 @@ def measure_floor(modules_file: Path, runs: int) -> float:
     return statistics.median(run_child([sys.executable, "-c", FLOOR_CODE, str(modules_file)]).seconds for _ in range(runs))
 
 
+def measure_paired(root: Path, stack: str, args: argparse.Namespace, modules: Path,
+                   *extra: str) -> tuple[list[Sample], float, int]:
+    """Plan runs interleaved with import-floor runs (plan, floor, plan, floor...), so machine load moves both.
+
+    Returns:
+        The plan samples, the median floor in seconds, and the resource count.
+    """
+    samples, floors = [], []
+    for _ in range(args.runs):
+        run, resources = measure_plan(root, stack, _with_runs(args, 1), *extra)
+        samples += run
+        floors.append(measure_floor(modules, 1))
+    return samples, statistics.median(floors), resources
+
+
 def scaled_config(stack_file: Path, factor: int) -> dict[str, Any]:
     """A stack document whose AWS and GCP ``gpu_pools`` are cloned ``factor`` times (names ``-sN``)."""
     doc = yaml.safe_load(stack_file.read_text())
@@ -92,8 +107,17 @@ def scaled_config(stack_file: Path, factor: int) -> dict[str, Any]:
         section = doc.get("config", {}).get(key)
         if isinstance(section, dict) and isinstance(section.get("gpu_pools"), list):
             pools = section["gpu_pools"]
-            section["gpu_pools"] = pools + [{**p, "name": f"{p['name']}-s{n}"} for n in range(1, factor) for p in pools]
+            section["gpu_pools"] = pools + [_clone(p, n) for n in range(1, factor) for p in pools]
     return doc
+
+
+def _clone(pool: dict[str, Any], n: int) -> dict[str, Any]:
+    """Copy ``n`` of a pool; its reserved floor becomes on-demand (a reservation holds only its own pool's nodes)."""
+    capacity = dict(pool.get("capacity", {}))
+    reserved = capacity.pop("reserved", 0)
+    capacity.pop("reservation", None)
+    capacity["on_demand"] = capacity.get("on_demand", 0) + reserved
+    return {**pool, "name": f"{pool['name']}-s{n}", "capacity": capacity}
 
 
 def bench_stack(root: Path, stack: str, args: argparse.Namespace, workdir: Path) -> tuple[float, int] | None:
@@ -101,12 +125,11 @@ def bench_stack(root: Path, stack: str, args: argparse.Namespace, workdir: Path)
     modules = workdir / f"modules-{stack}.txt"
     try:
         _, _ = measure_plan(root, stack, _with_runs(args, 1), "--dump-modules", str(modules))
-        samples, resources = measure_plan(root, stack, args)
+        samples, floor_s, resources = measure_paired(root, stack, args, modules)
     except RuntimeError as exc:
         print(f"{stack}: FAILED: {exc}")
         return None
     plan_s = statistics.median(s.seconds for s in samples)
-    floor_s = measure_floor(modules, args.runs)
     rss = max(s.rss_mb for s in samples)
     beyond = plan_s - floor_s
     print(f"{stack}: plan {plan_s:.2f} s (median of {args.runs}), import floor {floor_s:.2f} s "
@@ -129,11 +152,11 @@ def bench_scale(root: Path, stack: str, base: tuple[float, int], args: argparse.
     modules = workdir / f"modules-{stack}-x{SCALE}.txt"
     try:
         measure_plan(root, stack, _with_runs(args, 1), "--config-file", str(variant), "--dump-modules", str(modules))
-        samples, resources = measure_plan(root, stack, args, "--config-file", str(variant))
+        samples, floor_s, resources = measure_paired(root, stack, args, modules, "--config-file", str(variant))
     except RuntimeError as exc:
         print(f"scale ({stack} x{SCALE}): FAILED: {exc}")
         return
-    beyond = statistics.median(s.seconds for s in samples) - measure_floor(modules, args.runs)
+    beyond = statistics.median(s.seconds for s in samples) - floor_s
     if resources and base[1] and base[0] > 0:
         ratio = f"{(beyond / resources) / (base[0] / base[1]):.2f}"
     else:
