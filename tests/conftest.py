@@ -46,3 +46,15 @@ def stack_name(request) -> str:
 def dumps(value) -> str:
     """Compact JSON as the CLI passes structured config."""
     return json.dumps(value, separators=(",", ":"))
+
+
+_PLANS: dict[str, dict] = {}
+
+
+def plan_json(stack: str) -> dict:
+    """The offline plan document of a committed stack (computed once per test process)."""
+    if stack not in _PLANS:
+        from components.preview.plan import plan, plan_document
+
+        _PLANS[stack] = plan_document(plan(ROOT, stack))
+    return _PLANS[stack]
