@@ -4,29 +4,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from components.catalog import load_catalog
-from components.catalog.services import service_price, system_node_price
 from components.plan import names
 from components.plan.ladder import LadderPlan, Rung, plan_ladders
 from components.plan.pricing import (  # noqa: F401  (Hourly and the constants are part of this module's API)
     GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
 )
+from components.plan.cost_items import CostItem, platform_items, storage_items
 from components.plan.sizing import plan_serving
 from components.plan.storage import billed_local_ssd, local_ssd_count
 from components.spec import StackSpec
-
-
-@dataclass(frozen=True)
-class CostItem:
-    """What one capacity-bearing or billed resource costs."""
-
-    resource: str
-    type: str
-    instance_type: str | None
-    region: str
-    count_min: int
-    count_max: int
-    purchase: str
-    hourly: Hourly
 
 
 _RUNG_TYPES = {
@@ -97,77 +83,6 @@ def _reservation_items(spec: StackSpec) -> list[CostItem]:
     return items
 
 
-def _regions(spec: StackSpec, cloud: str) -> list[str]:
-    """Regions of a cloud that hold GPU pools, in first-use order."""
-    out: list[str] = []
-    for c, pool in spec.pools():
-        region = spec.pool_region(c, pool)
-        if c == cloud and region not in out:
-            out.append(region)
-    return out
-
-
-def _platform_items(spec: StackSpec) -> list[CostItem]:
-    """Control planes, system nodes and NAT per cluster/VPC region."""
-    items = []
-    if spec.aws:
-        nat = service_price("network", "aws_nat_gateway_hour").usd
-        for region in _regions(spec, "aws"):
-            if spec.aws.mode == "eks":
-                cluster = names.cluster_name(spec.environment, "aws", region)
-                items.append(CostItem(cluster, "aws:eks/cluster:Cluster", None, region, 1, 1, "on_demand",
-                                      Hourly.flat(service_price("control_planes", "eks_cluster_hour").usd)))
-                sys_type = spec.aws.eks.system_instance_type
-                price = system_node_price("aws", sys_type)
-                if price is not None:
-                    n_min, n_max = spec.aws.eks.system_nodes, 2 * spec.aws.eks.system_nodes
-                    items.append(CostItem(f"{cluster}-system", "aws:eks/nodeGroup:NodeGroup", sys_type, region,
-                                          n_min, n_max, "on_demand", Hourly(price.usd * n_min, price.usd * n_min, price.usd * n_max)))
-            else:
-                items.append(CostItem(f"serving-lb-{region}", "aws:lb/loadBalancer:LoadBalancer", None, region, 1, 1,
-                                      "on_demand", Hourly.flat(service_price("network", "aws_nlb_hour").usd)))
-            if not spec.aws.network.existing_vpc_id:
-                azs = spec.aws.network.az_count
-                # One NAT gateway per zone (named by zone at deploy time): priced on the network component.
-                items.append(CostItem(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", None, region, azs, azs,
-                                      "on_demand", Hourly.flat(azs * nat)))
-    if spec.gcp:
-        for region in _regions(spec, "gcp"):
-            if spec.gcp.mode == "gke":
-                cluster = names.cluster_name(spec.environment, "gcp", region)
-                items.append(CostItem(cluster, "gcp:container/cluster:Cluster", None, region, 1, 1, "on_demand",
-                                      Hourly.flat(service_price("control_planes", "gke_cluster_hour").usd)))
-                price = system_node_price("gcp", spec.gcp.gke.system_machine_type)
-                if price is not None:
-                    n_min = spec.gcp.gke.system_nodes * 3  # per zone, regional cluster over three zones
-                    items.append(CostItem(f"{cluster}-system", "gcp:container/nodePool:NodePool",
-                                          spec.gcp.gke.system_machine_type, region, n_min, 2 * n_min, "on_demand",
-                                          Hourly(price.usd * n_min, price.usd * n_min, price.usd * 2 * n_min)))
-            else:
-                items.append(CostItem(f"serving-ilb-{region}", "gcp:compute/forwardingRule:ForwardingRule", None, region,
-                                      1, 1, "on_demand", Hourly.flat(service_price("network", "gcp_forwarding_rule_hour").usd)))
-    return items
-
-
-def _storage_items(spec: StackSpec) -> list[CostItem]:
-    """Weights buckets: every served revision (and canary revision) of every model, once per cloud."""
-    serving = plan_serving(spec)
-    items = []
-    for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucket:Bucket"),
-                            ("gcp", "gcs_standard_gb_month", "gcp:storage/bucket:Bucket")):
-        section = spec.aws if cloud == "aws" else spec.gcp
-        if section is None:
-            continue
-        gib = 0.0
-        for model in spec.models:
-            plans = [p for p in serving if p.model == model.name and p.cloud == cloud]
-            if plans:
-                gib += plans[0].weights_gib * (2 if model.canary else 1)
-        usd = gib * GB_PER_GIB * service_price("storage", key).usd / HOURS_PER_MONTH
-        items.append(CostItem("weights", typ, None, section.region or "", 1, 1, "on_demand", Hourly.flat(usd)))
-    return items
-
-
 @dataclass(frozen=True)
 class CostPlan:
     """Every cost item of a stack with totals."""
@@ -205,6 +120,6 @@ def estimate_cost(spec: StackSpec) -> CostPlan:
     for ladder in plan_ladders(spec):
         items.extend(_rung_items(spec, ladder))
     items.extend(_reservation_items(spec))
-    items.extend(_platform_items(spec))
-    items.extend(_storage_items(spec))
+    items.extend(platform_items(spec))
+    items.extend(storage_items(spec))
     return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat())

@@ -13,7 +13,7 @@ from components.catalog.services import service_price, system_node_price
 from components.plan.pricing import HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate
 from policies.rules.base import Finding, Rule, prop, usd
 from policies.rules.fleet import ASG, GCP_RESERVATION, ODCR, Capacity, capacity, region_of
-from policies.rules.view import ResourceView, dig, from_records
+from policies.rules.view import ResourceView, from_records
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Flat-priced platform resources: type token -> (services.yaml section, key).

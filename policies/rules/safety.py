@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from components.catalog.versions import versions
-from policies.rules.base import Rule, prop
+from policies.rules.base import Rule
 from policies.rules.view import ResourceView, dig, user_data_text
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"

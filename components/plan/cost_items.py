@@ -1,0 +1,95 @@
+"""Cost items beside the GPU rungs: control planes, system nodes, NAT, load balancers, bucket storage."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.catalog.services import service_price, system_node_price
+from components.plan import names
+from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly
+from components.plan.sizing import plan_serving
+from components.spec import StackSpec
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """What one capacity-bearing or billed resource costs."""
+
+    resource: str
+    type: str
+    instance_type: str | None
+    region: str
+    count_min: int
+    count_max: int
+    purchase: str
+    hourly: Hourly
+
+
+def _regions(spec: StackSpec, cloud: str) -> list[str]:
+    """Regions of a cloud that hold GPU pools, in first-use order."""
+    out: list[str] = []
+    for c, pool in spec.pools():
+        region = spec.pool_region(c, pool)
+        if c == cloud and region not in out:
+            out.append(region)
+    return out
+
+
+def platform_items(spec: StackSpec) -> list[CostItem]:
+    """Control planes, system nodes and NAT per cluster/VPC region."""
+    items = []
+    if spec.aws:
+        nat = service_price("network", "aws_nat_gateway_hour").usd
+        for region in _regions(spec, "aws"):
+            if spec.aws.mode == "eks":
+                cluster = names.cluster_name(spec.environment, "aws", region)
+                items.append(CostItem(cluster, "aws:eks/cluster:Cluster", None, region, 1, 1, "on_demand",
+                                      Hourly.flat(service_price("control_planes", "eks_cluster_hour").usd)))
+                sys_type = spec.aws.eks.system_instance_type
+                price = system_node_price("aws", sys_type)
+                if price is not None:
+                    n_min, n_max = spec.aws.eks.system_nodes, 2 * spec.aws.eks.system_nodes
+                    items.append(CostItem(f"{cluster}-system", "aws:eks/nodeGroup:NodeGroup", sys_type, region,
+                                          n_min, n_max, "on_demand", Hourly(price.usd * n_min, price.usd * n_min, price.usd * n_max)))
+            else:
+                items.append(CostItem(f"serving-lb-{region}", "aws:lb/loadBalancer:LoadBalancer", None, region, 1, 1,
+                                      "on_demand", Hourly.flat(service_price("network", "aws_nlb_hour").usd)))
+            if not spec.aws.network.existing_vpc_id:
+                azs = spec.aws.network.az_count
+                # One NAT gateway per zone (named by zone at deploy time): priced on the network component.
+                items.append(CostItem(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", None, region, azs, azs,
+                                      "on_demand", Hourly.flat(azs * nat)))
+    if spec.gcp:
+        for region in _regions(spec, "gcp"):
+            if spec.gcp.mode == "gke":
+                cluster = names.cluster_name(spec.environment, "gcp", region)
+                items.append(CostItem(cluster, "gcp:container/cluster:Cluster", None, region, 1, 1, "on_demand",
+                                      Hourly.flat(service_price("control_planes", "gke_cluster_hour").usd)))
+                price = system_node_price("gcp", spec.gcp.gke.system_machine_type)
+                if price is not None:
+                    n_min = spec.gcp.gke.system_nodes * 3  # per zone, regional cluster over three zones
+                    items.append(CostItem(f"{cluster}-system", "gcp:container/nodePool:NodePool",
+                                          spec.gcp.gke.system_machine_type, region, n_min, 2 * n_min, "on_demand",
+                                          Hourly(price.usd * n_min, price.usd * n_min, price.usd * 2 * n_min)))
+            else:
+                items.append(CostItem(f"serving-ilb-{region}", "gcp:compute/forwardingRule:ForwardingRule", None, region,
+                                      1, 1, "on_demand", Hourly.flat(service_price("network", "gcp_forwarding_rule_hour").usd)))
+    return items
+
+
+def storage_items(spec: StackSpec) -> list[CostItem]:
+    """Weights buckets: every served revision (and canary revision) of every model, once per cloud."""
+    serving = plan_serving(spec)
+    items = []
+    for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucket:Bucket"),
+                            ("gcp", "gcs_standard_gb_month", "gcp:storage/bucket:Bucket")):
+        section = spec.aws if cloud == "aws" else spec.gcp
+        if section is None:
+            continue
+        gib = 0.0
+        for model in spec.models:
+            plans = [p for p in serving if p.model == model.name and p.cloud == cloud]
+            if plans:
+                gib += plans[0].weights_gib * (2 if model.canary else 1)
+        usd = gib * GB_PER_GIB * service_price("storage", key).usd / HOURS_PER_MONTH
+        items.append(CostItem("weights", typ, None, section.region or "", 1, 1, "on_demand", Hourly.flat(usd)))
+    return items

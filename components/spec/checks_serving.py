@@ -1,0 +1,113 @@
+"""Serving-layer checks: replica maxima against the pools' ladders, and the router's rules."""
+from __future__ import annotations
+
+import re
+
+from components.spec.errors import ConfigError, close_matches, key_path
+from components.spec.stack import StackSpec
+
+
+def _unique(names: list[str], loc: tuple, what: str) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise ConfigError(key_path((*loc, index)), f"{what} {name!r} is listed twice")
+        seen.add(name)
+
+
+def check_replica_capacity(spec: StackSpec) -> None:
+    """A model's replica maximum plus its canary must fit the GPU pools' ladders (ServingPlan.max_replicas).
+
+    Each pool runs the model's bounds clamped to what that pool hosts beside the canary, so the error is
+    raised when the pools together cannot host ``replicas.max`` + canary, or one pool has no room left for
+    a stable replica next to its canary.
+    """
+    from components.plan.sizing import plan_serving  # noqa: PLC0415 (plan imports spec: load lazily)
+
+    plans = plan_serving(spec)
+    for index, model in enumerate(spec.models):
+        mine = [p for p in plans if p.model == model.name and p.fits]
+        if not mine:
+            continue  # the fit check reports models that fit nowhere
+        canary = model.canary.replicas if model.canary else 0
+        for plan in mine:
+            if canary and plan.max_replicas - canary < 1:
+                raise ConfigError(
+                    key_path(("models", index, "canary", "replicas")),
+                    f"{canary} canary replicas leave no room on pool {plan.pool!r}, whose ladder hosts "
+                    f"{plan.max_replicas} replicas of {model.name} (TP {plan.tp}, {plan.replicas_per_node} per node)")
+        hosted = sum(p.max_replicas for p in mine)
+        if model.replicas.max + canary * len(mine) > hosted:
+            detail = ", ".join(f"{p.pool}: {p.max_replicas}" for p in mine)
+            raise ConfigError(
+                key_path(("models", index, "replicas", "max")),
+                f"{model.replicas.max} replicas (+{canary * len(mine)} canary) exceed the {hosted} replicas the pools' "
+                f"ladders can host ({detail}); lower replicas.max or raise the pools' capacity")
+
+
+def check_routing(spec: StackSpec) -> None:
+    """The router's rules reach served models and do not shadow each other (see components/plan/routing.py)."""
+    routing = spec.serving.routing
+    if not routing.enabled:
+        return
+    from components.plan.routing import DEFAULT_CLIENT, ROUTER_ALIAS, served_by_cluster  # noqa: PLC0415
+
+    loc = ("serving", "routing")
+    routed = {m for _, _, served in served_by_cluster(spec).values() for m in served}
+    if not routed:
+        raise ConfigError(key_path((*loc, "enabled")), "true needs a model served on an eks or gke cluster "
+                          "(the router runs on Kubernetes; VM-mode pools are reached directly)")
+    for index, model in enumerate(spec.models):
+        if model.name == ROUTER_ALIAS:
+            raise ConfigError(key_path(("models", index, "name")), f"{ROUTER_ALIAS!r} is the router's alias "
+                              "for 'pick by tier'; rename the model")
+    targets = [((*loc, "default_model"), routing.default_model)] if routing.default_model else []
+    targets += [((*loc, "tiers", i, "model"), t.model) for i, t in enumerate(routing.tiers)]
+    for key, model in targets:
+        _check_routed_model(spec, key, model, routed)
+    seen: dict[str, int] = {}
+    for index, tier in enumerate(routing.tiers):
+        if tier.value in seen:
+            raise ConfigError(key_path((*loc, "tiers", index, "value")), f"{tier.value!r} is shadowed by "
+                              f"tiers[{seen[tier.value]}] (first match wins); remove one of the two rules")
+        seen[tier.value] = index
+    _check_router_headers(routing, loc)
+    _unique([*routing.clients], (*loc, "clients"), "client")
+    known = [DEFAULT_CLIENT, *routing.clients]
+    for index, client in enumerate(routing.clients):
+        if client == DEFAULT_CLIENT:
+            raise ConfigError(key_path((*loc, "clients", index)), f"{DEFAULT_CLIENT!r} is implicit "
+                              "(the gpuinfra:vllm_api_key client); remove it")
+    for index, client in enumerate(routing.internal_clients):
+        if client not in known:
+            raise ConfigError(key_path((*loc, "internal_clients", index)),
+                              f"{client!r} is not a client (known: {', '.join(known)})")
+    if routing.clients and "router_api_keys" not in spec.secrets:
+        raise ConfigError(key_path((*loc, "clients")), "needs the secret gpuinfra:router_api_keys "
+                          '(pulumi config set --secret gpuinfra:router_api_keys \'{"<client>": "<key>"}\')')
+
+
+def _check_routed_model(spec: StackSpec, loc: tuple, model: str, routed: set[str]) -> None:
+    names = [m.name for m in spec.models]
+    if model not in names:
+        hint = close_matches(model, names, n=1)
+        did = f"did you mean {hint[0]!r}? " if hint else ""
+        raise ConfigError(key_path(loc), f"{model!r} is not a served model ({did}models: {', '.join(names)})")
+    if model not in routed:
+        raise ConfigError(key_path(loc), f"{model!r} is served in no cluster the router runs in (only on "
+                          "VM-mode pools); route to a model on an eks or gke pool")
+
+
+def _check_router_headers(routing, loc: tuple) -> None:
+    """Each routing header means one thing: a shared name would make one rule shadow another."""
+    keys = ("tier_header", "override_header", "user_header", "client_header")
+    from components.plan.routing import RESERVED_HEADERS  # noqa: PLC0415
+
+    seen: dict[str, str] = {h: "set by the gateway" for h in RESERVED_HEADERS}
+    for key in keys:
+        name = getattr(routing, key).lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+            raise ConfigError(key_path((*loc, key)), f"{name!r} is not a header name (letters, digits, '-')")
+        if name in seen:
+            raise ConfigError(key_path((*loc, key)), f"{name!r} is also {seen[name]}; use distinct headers")
+        seen[name] = key
