@@ -21,13 +21,10 @@ import typer  # noqa: E402
 from components.catalog import Catalog, load_catalog  # noqa: E402
 from components.ops import clients  # noqa: E402
 from components.ops.capacity import aws_capacity, gcp_capacity, ladder_needs, render_table  # noqa: E402
-from components.ops.errors import OpsError, run_cli  # noqa: E402
+from components.ops.errors import OpsError, run_cli, split_list  # noqa: E402
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
-
-def _split(text: Optional[str]) -> list[str]:
-    return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
 def _stack_spec(stack: str):
@@ -94,8 +91,8 @@ def main(
     def body() -> None:
         catalog = load_catalog()
         cloud, types, needs, project, default_regions, ladder = _resolve(
-            catalog, stack, pool, _split(instance_types), accelerator, nodes)
-        wanted = _split(regions) or None
+            catalog, stack, pool, split_list(instance_types), accelerator, nodes)
+        wanted = split_list(regions) or None
         if cloud == "aws":
             count = block_count
             if count is None:

@@ -23,14 +23,11 @@ import typer  # noqa: E402
 from components.catalog import load_raw  # noqa: E402
 from components.catalog.load import DATA_DIR  # noqa: E402
 from components.ops import clients, prices_aws, prices_gcp  # noqa: E402
-from components.ops.errors import OpsError, run_cli  # noqa: E402
+from components.ops.errors import OpsError, run_cli, split_list  # noqa: E402
 from components.ops.refresh import LivePrice, refresh  # noqa: E402
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
-
-def _split(text: Optional[str]) -> list[str]:
-    return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
 def aws_fetcher(endpoint_url: Optional[str], page_size: Optional[int]):
@@ -92,7 +89,7 @@ def main(
         if cloud in ("gcp", "all"):
             fetchers["gcp"] = gcp_fetcher(data_dir, billing_endpoint or clients.gcp_endpoint(), gcp_anonymous,
                                           page_size or 5000)
-        result = refresh(fetchers, _split(types), _split(region), data_dir, dry_run)
+        result = refresh(fetchers, split_list(types), split_list(region), data_dir, dry_run)
         for line in result.lines:
             typer.echo(line)
         for path in result.written:

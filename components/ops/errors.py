@@ -81,3 +81,8 @@ def run_cli(body: Callable[[], T]) -> T:
     except OpsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+
+
+def split_list(text: str | None) -> list[str]:
+    """A comma-separated CLI option as a list (``"a, b,"`` -> ``["a", "b"]``; none -> ``[]``)."""
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
