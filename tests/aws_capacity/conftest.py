@@ -15,6 +15,7 @@ from components.preview.plan import plan
 from components.preview.recorder import ResourceRecord
 from components.spec import StackSpec, load_stack_spec
 from tests.conftest import ROOT, raw_stack
+from tests.records import RecordLookups
 
 ASG = "aws:autoscaling/group:Group"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -25,7 +26,7 @@ API_KEY = {"secure": "AAABAKnownCiphertextOfTheApiKey"}
 
 
 @dataclass
-class VmPlan:
+class VmPlan(RecordLookups):
     """One offline plan with lookups over its records."""
 
     resources: list[ResourceRecord]
@@ -41,14 +42,6 @@ class VmPlan:
 
     def ladder(self, pool: str) -> LadderPlan:
         return plan_ladder(self.spec, *self.spec.pool(pool))
-
-    def of_type(self, typ: str) -> list[ResourceRecord]:
-        return [r for r in self.resources if r.type == typ]
-
-    def one(self, typ: str, name: str) -> ResourceRecord:
-        found = [r for r in self.resources if r.type == typ and r.name == name]
-        assert len(found) == 1, f"{typ} {name}: {len(found)} records"
-        return found[0]
 
     def by_output(self, typ: str, key: str, value: Any) -> ResourceRecord:
         found = [r for r in self.of_type(typ) if r.outputs.get(key) == value]

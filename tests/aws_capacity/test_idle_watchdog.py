@@ -12,7 +12,6 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 

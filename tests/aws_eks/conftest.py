@@ -12,6 +12,7 @@ import pytest
 from components.preview import run as preview_run
 from components.preview.recorder import RecordingMonitor, ResourceRecord
 from tests.conftest import ROOT, raw_stack
+from tests.records import RecordLookups
 
 
 class _DepsMonitor(RecordingMonitor):
@@ -30,20 +31,12 @@ class _DepsMonitor(RecordingMonitor):
 
 
 @dataclass
-class Plan:
+class Plan(RecordLookups):
     """One offline run: records, outputs, and property dependencies by URN."""
 
     resources: list[ResourceRecord]
     outputs: dict[str, Any]
     property_deps: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-
-    def of_type(self, typ: str) -> list[ResourceRecord]:
-        return [r for r in self.resources if r.type == typ]
-
-    def one(self, typ: str, name: str) -> ResourceRecord:
-        found = [r for r in self.resources if r.type == typ and r.name == name]
-        assert len(found) == 1, f"{typ} {name}: {len(found)} records"
-        return found[0]
 
     def children(self, parent_type: str, parent_name: str, typ: str) -> list[ResourceRecord]:
         return [r for r in self.of_type(typ) if r.parent == {"type": parent_type, "name": parent_name}]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, STACKS, raw_stack
+from tests.conftest import ROOT, raw_stack
 
 PLAN = ROOT / "scripts" / "plan.py"
 PLAN_DIFF = ROOT / "scripts" / "plan_diff.py"
