@@ -102,3 +102,17 @@ def test_bad_contract_is_refused(field, value, message):
 
     with pytest.raises(ValueError, match=message):
         vm_startup_script(replace(_bootstrap("aws"), **{field: value}))
+
+
+def test_gcp_vms_export_the_queue_gauge_the_burst_autoscalers_read():
+    from components.plan.gcp_access import QUEUE_METRIC
+
+    script = vm_startup_script(_bootstrap("gcp"))
+    config = script.split("<<OPS\n", 1)[1].split("\nOPS\n", 1)[0].replace("${PORT}", "8000")
+    receiver = yaml.safe_load(config)["metrics"]
+    scrape = receiver["receivers"]["vllm"]
+    # the Ops Agent's Prometheus receiver writes vLLM's gauges as prometheus.googleapis.com/<name>/gauge
+    assert scrape["type"] == "prometheus"
+    assert scrape["config"]["scrape_configs"][0]["static_configs"][0]["targets"] == ["localhost:8000"]
+    assert receiver["service"]["pipelines"]["vllm"]["receivers"] == ["vllm"]
+    assert QUEUE_METRIC == "prometheus.googleapis.com/vllm:num_requests_waiting/gauge"
