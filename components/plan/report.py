@@ -5,6 +5,7 @@ import datetime as dt
 
 from components.catalog import load_catalog
 from components.plan.cost import estimate_cost
+from components.plan.routing import routing_rows
 from components.plan.sizing import plan_serving
 from components.spec import StackSpec
 
@@ -39,8 +40,6 @@ def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
 
 def build_report(spec: StackSpec) -> dict:
     """The ``cost``, ``sizing``, ``warnings`` and ``routing`` sections of the plan."""
-    from components.plan.routing import routing_rows  # noqa: PLC0415  (filled by the router planning)
-
     return {
         "cost": estimate_cost(spec).to_json(),
         "sizing": sizing_rows(spec),
