@@ -6,8 +6,14 @@ Usage (from the repo root):
     python scripts/upload_weights.py --verify s3://my-weights --model llama-8b --revision 0e9e39f
 
 Only .safetensors and config/tokenizer .json/.txt files are uploaded; pickle formats (.bin .pt .pth .pkl .ckpt)
-are refused unless --allow-pickle. An interrupted upload resumes from its state file (same multipart upload id).
-Exit codes: 0 ok, 1 --verify found mismatches, 2 refused input / credentials / permissions.
+are refused unless --allow-pickle. An interrupted upload resumes from its state file (same multipart upload id);
+objects already complete in the bucket (size + sha256) are not sent again, and multipart uploads the state no
+longer needs (file edited or removed) are aborted. --revision must be a Hugging Face revision (40-hex commit or a
+tag/branch name without whitespace or path separators); --model one key level.
+
+Exit codes: 0 ok; 1 --verify found mismatches or manifest.json missing/corrupt, endpoint unreachable or server
+error after the retry budget; 2 refused input (revision, model, files, bucket missing, corrupt state file,
+endpoint URL), credentials, permissions; 3 internal error (please report).
 """
 from __future__ import annotations
 
@@ -23,9 +29,14 @@ import typer  # noqa: E402
 
 from components.ops import clients  # noqa: E402
 from components.ops.errors import OpsError, run_cli  # noqa: E402
+from components.ops.upload import check_model, check_revision  # noqa: E402
 from components.ops.weights import DEFAULT_CONCURRENCY, DEFAULT_PART_MIB, upload_model, verify_model  # noqa: E402
 
 app = typer.Typer(add_completion=False, help=__doc__)
+EPILOG = ("Exit codes: 0 ok; 1 operational failure (--verify mismatches, manifest.json missing or corrupt, endpoint "
+          "unreachable or server error after the retry budget); 2 bad input (revision, model, files, missing bucket, "
+          "corrupt state file, endpoint URL, credentials, permissions); 3 internal error (please report). "
+          + clients.BUDGET_HELP)
 MIN_PART_MIB = 5  # S3 minimum part size (except the last part)
 
 
@@ -38,11 +49,12 @@ def make_clients(bucket: str, region: str, endpoint_url: Optional[str], gcs_endp
         return {"s3": clients.aws_client("s3", region, endpoint_url, pool)}
     if bucket.startswith("gs://"):
         credentials, project = clients.gcp_credentials(gcp_anonymous)
-        return {"gcs": clients.storage_client(credentials, project, clients.gcp_endpoint(gcs_endpoint))}
+        endpoint = clients.gcp_endpoint(gcs_endpoint, "--gcs-endpoint")
+        return {"gcs": clients.storage_client(credentials, project, endpoint)}
     raise OpsError(f"bucket: {bucket!r} must start with s3:// or gs://")
 
 
-@app.command()
+@app.command(epilog=EPILOG)
 def main(
     targets: list[str] = typer.Argument(..., metavar="[MODEL_DIR] BUCKET",
                                         help="Local model directory and s3://<bucket> or gs://<bucket> (an "
@@ -66,6 +78,8 @@ def main(
         if len(targets) != (1 if verify else 2):
             raise OpsError("give MODEL_DIR and BUCKET to upload, or only BUCKET with --verify")
         model_dir, bucket = (None, targets[0]) if verify else (Path(targets[0]), targets[1])
+        check_model(model)
+        check_revision(revision)
         found = make_clients(bucket, region, endpoint_url, gcs_endpoint, gcp_anonymous, concurrency)
         if verify:
             body_, problems = verify_model(bucket, model, revision, **found)

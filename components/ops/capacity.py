@@ -115,17 +115,19 @@ def aws_capacity(regions: Iterable[str], types: Sequence[str], needs: dict[tuple
 
 
 def gcp_capacity(project: str, regions: Iterable[str] | None, types: Sequence[str], needs: dict[tuple[str, str], int],
-                 catalog: Catalog, factory: ClientFactory) -> CapacityReport:
+                 catalog: Catalog, factory: ClientFactory, call: dict[str, Any] | None = None) -> CapacityReport:
     """Finds zones offering the accelerator and machine types, reads GPU quotas; prices from the catalog.
 
     Args:
         regions: Regions to keep (None = every region offering the accelerator).
         factory: (compute client class name, unused) -> client.
+        call: retry/timeout keyword arguments for every API call (clients.RetryBudget.google_call).
     """
+    call = call or {}
     accelerator = catalog.instance("gcp", types[0]).accelerator
     report = CapacityReport("gcp", list(types), {f"{f}/{p}": v for (f, p), v in sorted(needs.items())})
-    acc_zones = capacity_gcp.accelerator_zones(factory("AcceleratorTypesClient", ""), project, accelerator)
-    machine_zones = capacity_gcp.machine_type_zones(factory("MachineTypesClient", ""), project, types)
+    acc_zones = capacity_gcp.accelerator_zones(factory("AcceleratorTypesClient", ""), project, accelerator, **call)
+    machine_zones = capacity_gcp.machine_type_zones(factory("MachineTypesClient", ""), project, types, **call)
     wanted = set(regions) if regions else None
     by_region: dict[str, list[str]] = {}
     for zone in acc_zones:
@@ -135,7 +137,7 @@ def gcp_capacity(project: str, regions: Iterable[str] | None, types: Sequence[st
     for region, zones in sorted(by_region.items()):
         gpu_needs = {p: v for (_, p), v in needs.items()}
         checks = capacity_gcp.gpu_quotas(factory("RegionsClient", ""), factory("ProjectsClient", ""), project,
-                                         region, accelerator, gpu_needs)
+                                         region, accelerator, gpu_needs, **call)
         report.quotas += [{**asdict(c), "headroom": c.headroom, "ok": c.ok} for c in checks]
         price = catalog.price("gcp", types[0], region)
         for zone in zones:

@@ -51,21 +51,24 @@ def _zone_of(scope: str) -> str | None:
     return scope.split("/", 1)[1] if scope.startswith("zones/") else None
 
 
-def accelerator_zones(client: Any, project: str, accelerator: str) -> list[str]:
-    """Returns the zones offering an accelerator type (acceleratorTypes.aggregatedList, all pages)."""
+def accelerator_zones(client: Any, project: str, accelerator: str, **call: Any) -> list[str]:
+    """Returns the zones offering an accelerator type (acceleratorTypes.aggregatedList, all pages).
+
+    ``call`` (retry, timeout) is passed to every API call (clients.RetryBudget.google_call)."""
     zones = set()
-    for scope, scoped in client.aggregated_list(request={"project": project, "filter": _name_filter([accelerator])}):
+    for scope, scoped in client.aggregated_list(request={"project": project, "filter": _name_filter([accelerator])},
+                                                **call):
         zone = _zone_of(scope)
         if zone and any(a.name == accelerator for a in scoped.accelerator_types):
             zones.add(zone)
     return sorted(zones)
 
 
-def machine_type_zones(client: Any, project: str, machine_types: Iterable[str]) -> dict[str, list[str]]:
+def machine_type_zones(client: Any, project: str, machine_types: Iterable[str], **call: Any) -> dict[str, list[str]]:
     """Returns zone -> machine types (of those asked) it offers (machineTypes.aggregatedList, all pages)."""
     wanted = set(machine_types)
     zones: dict[str, set[str]] = {}
-    for scope, scoped in client.aggregated_list(request={"project": project, "filter": _name_filter(wanted)}):
+    for scope, scoped in client.aggregated_list(request={"project": project, "filter": _name_filter(wanted)}, **call):
         zone = _zone_of(scope)
         for machine in scoped.machine_types if zone else ():
             if machine.name in wanted:
@@ -78,19 +81,19 @@ def _quota_map(quotas: Iterable[Any]) -> dict[str, tuple[float, float]]:
 
 
 def gpu_quotas(regions: Any, projects: Any, project: str, region: str, accelerator: str,
-               needs: Mapping[str, int]) -> list[GpuQuota]:
+               needs: Mapping[str, int], **call: Any) -> list[GpuQuota]:
     """Reads the region's GPU quotas (regions.get) and GPUS_ALL_REGIONS (projects.get) against needs.
 
     Args:
         needs: purchase ("on_demand"|"spot") -> GPUs needed at maximum scale.
     """
-    regional = _quota_map(regions.get(project=project, region=region).quotas)
+    regional = _quota_map(regions.get(project=project, region=region, **call).quotas)
     checks = []
     for purchase, needed in sorted(needs.items()):
         metric = quota_metric(accelerator, purchase)
         limit, usage = regional.get(metric, (None, 0.0))
         checks.append(GpuQuota(scope=region, metric=metric, limit=limit, usage=usage, needed=needed))
-    global_limit, global_usage = _quota_map(projects.get(project=project).quotas).get(ALL_REGIONS_METRIC, (None, 0.0))
+    global_limit, global_usage = _quota_map(projects.get(project=project, **call).quotas).get(ALL_REGIONS_METRIC, (None, 0.0))
     checks.append(GpuQuota(scope="global", metric=ALL_REGIONS_METRIC, limit=global_limit, usage=global_usage,
                            needed=sum(needs.values())))
     return checks

@@ -2,15 +2,25 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-#: Adaptive retry mode: client-side rate limiting plus exponential backoff on throttling (botocore docs,
-#: "Retries" guide, 2026-08). 10 attempts rides out the EC2/Pricing API throttles these scripts can hit.
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+from components.ops.errors import OpsError
+
+MAX_ATTEMPTS_ENV, CONNECT_TIMEOUT_ENV, READ_TIMEOUT_ENV = (
+    "GPUINFRA_MAX_ATTEMPTS", "GPUINFRA_CONNECT_TIMEOUT", "GPUINFRA_READ_TIMEOUT")
+#: Defaults of the retry budget. Adaptive retry mode: client-side rate limiting plus exponential backoff on
+#: throttling, 5xx and connection errors, each wait at most 20 s (botocore "Retries" guide; botocore 1.44
+#: retries/standard.py MAX_BACKOFF=20). total_max_attempts counts the first try (botocore config.py).
+DEFAULT_ATTEMPTS, DEFAULT_CONNECT_S, DEFAULT_READ_S = 5, 5.0, 60.0
+BUDGET_HELP = (f"Retry budget per cloud call: at most {DEFAULT_ATTEMPTS} attempts with exponential backoff "
+               f"(each wait <= 20 s), connect timeout {DEFAULT_CONNECT_S:g} s, read timeout {DEFAULT_READ_S:g} s; "
+               f"override with {MAX_ATTEMPTS_ENV} (1-20), {CONNECT_TIMEOUT_ENV} and {READ_TIMEOUT_ENV} (seconds).")
 #: The AWS Pricing API is served from us-east-1 (also eu-central-1, ap-south-1); prices cover every region.
 PRICING_REGION = "us-east-1"
 GCP_ENDPOINT_ENV = "GPUINFRA_GCP_ENDPOINT"
@@ -18,10 +28,86 @@ BILLING_ENDPOINT = "https://cloudbilling.googleapis.com"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 
 
+@dataclass(frozen=True)
+class RetryBudget:
+    """How long one cloud call may take: attempts (first try included) and socket timeouts in seconds."""
+
+    attempts: int = DEFAULT_ATTEMPTS
+    connect_s: float = DEFAULT_CONNECT_S
+    read_s: float = DEFAULT_READ_S
+
+    @staticmethod
+    def from_env(env: Any = os.environ) -> "RetryBudget":
+        """Reads GPUINFRA_MAX_ATTEMPTS / GPUINFRA_CONNECT_TIMEOUT / GPUINFRA_READ_TIMEOUT (defaults above).
+
+        Raises:
+            OpsError: a value that is not a number in range (exit 2).
+        """
+        def read(key: str, default: float, kind: type, low: float, high: float) -> Any:
+            raw = env.get(key)
+            if raw is None or raw == "":
+                return kind(default)
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = None
+            if value is None or not low <= value <= high:
+                raise OpsError(f"{key}: {raw!r} must be a {kind.__name__} from {low:g} to {high:g}")
+            return value
+        return RetryBudget(read(MAX_ATTEMPTS_ENV, DEFAULT_ATTEMPTS, int, 1, 20),
+                           read(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_S, float, 0.01, 300),
+                           read(READ_TIMEOUT_ENV, DEFAULT_READ_S, float, 0.01, 3600))
+
+    def botocore(self) -> Config:
+        """The botocore Config of this budget (adaptive mode)."""
+        return Config(retries={"mode": "adaptive", "total_max_attempts": self.attempts},
+                      connect_timeout=self.connect_s, read_timeout=self.read_s)
+
+    @property
+    def backoff_s(self) -> float:
+        """Sum of the waits between attempts: 0.5 s doubling, each at most 20 s."""
+        return sum(min(0.5 * 2 ** n, 20.0) for n in range(self.attempts - 1))
+
+    def google_retry(self) -> Any:
+        """A google.api_core Retry on transient errors (429, 500, 503, connection errors), bounded like the AWS
+        calls: waits 0.5 s doubling up to 20 s, overall deadline = backoff + attempts x connect timeout
+        (api_core has no attempt cap, so the deadline stands in for one)."""
+        from google.api_core import retry
+        return retry.Retry(predicate=retry.if_transient_error, initial=0.5, maximum=20.0, multiplier=2.0,
+                           timeout=self.backoff_s + self.attempts * self.connect_s)
+
+    def google_call(self) -> dict[str, Any]:
+        """Keyword arguments of a google-cloud-compute call: retry (above) and the per-request timeout."""
+        return {"retry": self.google_retry(), "timeout": self.connect_s + self.read_s}
+
+
+def check_endpoint(flag: str, url: str | None) -> str | None:
+    """Returns url unchanged when it is http(s)://host[:port][/path]; None stays None.
+
+    Raises:
+        OpsError: anything else (exit 2), naming the flag and the value.
+    """
+    if url is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise OpsError(f"{flag}: {url!r} is not an endpoint URL (expected http(s)://host[:port], e.g. "
+                       "http://127.0.0.1:5000)")
+    return url
+
+
 def aws_client(service: str, region: str, endpoint_url: str | None = None, config: Config | None = None) -> Any:
-    """Returns a boto3 client with adaptive retries (endpoint_url or AWS_ENDPOINT_URL point it elsewhere)."""
-    merged = RETRY_CONFIG.merge(config) if config is not None else RETRY_CONFIG
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=merged)
+    """Returns a boto3 client with the retry budget (endpoint_url or AWS_ENDPOINT_URL point it elsewhere)."""
+    budget = RetryBudget.from_env().botocore()
+    merged = budget.merge(config) if config is not None else budget
+    endpoint = check_endpoint("--endpoint-url", endpoint_url)
+    if endpoint is None and os.environ.get("AWS_ENDPOINT_URL"):
+        check_endpoint("AWS_ENDPOINT_URL", os.environ["AWS_ENDPOINT_URL"])
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=merged)
 
 
 def pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict]:
@@ -53,9 +139,15 @@ def gcp_credentials(anonymous: bool = False) -> tuple[Any, str | None]:
     return google.auth.default(scopes=[CLOUD_PLATFORM])
 
 
-def gcp_endpoint(explicit: str | None = None) -> str | None:
-    """The API endpoint override (flag, else GPUINFRA_GCP_ENDPOINT), None for the real Google endpoints."""
-    return explicit or os.environ.get(GCP_ENDPOINT_ENV) or None
+def gcp_endpoint(explicit: str | None = None, flag: str = "--gcp-endpoint") -> str | None:
+    """The API endpoint override (flag, else GPUINFRA_GCP_ENDPOINT), None for the real Google endpoints.
+
+    Raises:
+        OpsError: a malformed URL (exit 2).
+    """
+    if explicit:
+        return check_endpoint(flag, explicit)
+    return check_endpoint(GCP_ENDPOINT_ENV, os.environ.get(GCP_ENDPOINT_ENV) or None)
 
 
 def compute_client(kind: str, credentials: Any, endpoint: str | None = None) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.catalog import InstanceType
-from components.ops.clients import BILLING_ENDPOINT
+from components.ops.clients import BILLING_ENDPOINT, RetryBudget
 
 #: Compute Engine's service id in the Cloud Billing Catalog (Billing Catalog API docs, 2026-08).
 COMPUTE_SERVICE = "services/6F81-5844-456A"
@@ -34,15 +34,24 @@ class SkuRate:
     usd: float
 
 
-def list_skus(session: Any, endpoint: str | None = None, page_size: int = 5000) -> Iterator[dict]:
-    """Yields every Compute Engine SKU (GET /v1/services/6F81-5844-456A/skus, following nextPageToken)."""
+def list_skus(session: Any, endpoint: str | None = None, page_size: int = 5000,
+              budget: RetryBudget | None = None) -> Iterator[dict]:
+    """Yields every Compute Engine SKU (GET /v1/services/6F81-5844-456A/skus, following nextPageToken).
+
+    Each page is retried on 429/5xx and connection errors within the retry budget (clients.RetryBudget).
+    """
+    budget = budget or RetryBudget.from_env()
     url = f"{(endpoint or BILLING_ENDPOINT).rstrip('/')}/v1/{COMPUTE_SERVICE}/skus"
     token = ""
+
+    def get(params: dict) -> Any:
+        response = session.get(url, params=params, timeout=(budget.connect_s, budget.read_s))
+        _raise_for_status(response)
+        return response
+
     while True:
         params = {"currencyCode": "USD", "pageSize": page_size, **({"pageToken": token} if token else {})}
-        response = session.get(url, params=params, timeout=60)
-        _raise_for_status(response)
-        body = response.json()
+        body = budget.google_retry()(get)(params).json()
         yield from body.get("skus", [])
         token = body.get("nextPageToken", "")
         if not token:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.ops.errors import OpsError
+from components.ops.errors import EXIT_FAILED, OpsError
 from components.plan.names import model_prefix
 
 #: What the serving init container accepts (components/k8s/sync_weights.py refuses pickle and dot-paths).
@@ -21,6 +22,43 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 MANIFEST = "manifest.json"
 HASH_CHUNK = 8 * 1024 * 1024
 MIB = 1024 * 1024
+#: A Hugging Face revision is a commit sha (40 hex) or a branch/tag name. Names follow git's ref-name rules
+#: (git-check-ref-format(1): no control characters, space, ~ ^ : ? * [ backslash, no "..", "@{", no leading "." or
+#: trailing "." / ".lock"); on top of them "/" and "%" are refused here because the revision becomes one
+#: level of the object key (<model>/<revision>/): a separator or an encoded one would let it leave the prefix.
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
+REF_NAME = re.compile(r"[A-Za-z0-9_+=,!#$&'()][A-Za-z0-9_+=,!#$&'()@.\-]{0,199}")
+#: Model names are one key level too (the serving side reads <model>/<revision>/manifest.json).
+MODEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
+
+
+def check_revision(revision: str) -> str:
+    """Returns the revision when Hugging Face would accept it and it stays one key level; raises otherwise.
+
+    Raises:
+        OpsError: naming --revision, the value and what is allowed (exit 2).
+    """
+    if COMMIT_SHA.fullmatch(revision):
+        return revision
+    ok = (REF_NAME.fullmatch(revision) is not None and ".." not in revision and "@{" not in revision
+          and revision != "@" and not revision.endswith((".", ".lock")))
+    if not ok:
+        raise OpsError(f"--revision: {revision!r} is not a Hugging Face revision: use the 40-hex commit sha or a "
+                       "tag/branch name (letters, digits, . _ - and git ref-name punctuation; no whitespace, no / "
+                       "or \\, no '..', not starting with '.' nor ending with '.' or '.lock')")
+    return revision
+
+
+def check_model(model: str) -> str:
+    """Returns the model name when it is one key level (letters, digits, . _ -; no '..'); raises otherwise.
+
+    Raises:
+        OpsError: naming --model, the value and what is allowed (exit 2).
+    """
+    if MODEL_NAME.fullmatch(model) is None or ".." in model:
+        raise OpsError(f"--model: {model!r} must be one key level: letters, digits, '.', '_' and '-', starting "
+                       "with a letter or digit, no '..' (e.g. llama-8b)")
+    return model
 
 
 @dataclass(frozen=True)
@@ -51,6 +89,8 @@ def parse_destination(url: str, model: str, revision: str) -> Destination:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in ("s3", "gs") or not rest.strip("/"):
         raise OpsError(f"bucket: {url!r} must be s3://<bucket> or gs://<bucket> (optionally /<base prefix>)")
+    check_model(model)
+    check_revision(revision)
     bucket, _, base = rest.partition("/")
     base = base.strip("/")
     return Destination(scheme, bucket, (f"{base}/" if base else "") + model_prefix(model, revision))
@@ -142,16 +182,39 @@ class Progress:
             self._bar.close()
 
 
+def _read_state(path: Path) -> dict[str, Any]:
+    """The saved state, {} when there is none.
+
+    Raises:
+        OpsError: a file that is not a state this script wrote (exit 2, with the way out).
+    """
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict) or \
+                not all(isinstance(e, dict) and isinstance(e.get("parts", {}), dict) for e in data["files"].values()):
+            raise ValueError("not an upload state object")
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise OpsError(f"--state-file {path}: corrupt upload state ({str(exc).splitlines()[0]}); delete it to "
+                       "start the upload over (objects already complete in the bucket are kept)") from None
+    return data
+
+
 class UploadState:
-    """Resume state persisted as JSON after every completed part (atomic rename), keyed by file path."""
+    """Resume state persisted as JSON after every completed part (atomic rename), keyed by file path.
+
+    Multipart uploads the state stops tracking (a local file changed, the part size changed) are listed under
+    "abandoned" so the uploader aborts them instead of leaving them billed in the bucket.
+    """
 
     def __init__(self, path: Path, destination: str, part_size: int) -> None:
         self.path, self._lock = Path(path), threading.Lock()
-        data: dict[str, Any] = {}
-        if self.path.exists():
-            data = json.loads(self.path.read_text())
+        data = _read_state(self.path)
         if data.get("destination") != destination or data.get("part_size") != part_size:
-            data = {"destination": destination, "part_size": part_size, "files": {}}
+            same_place = data.get("destination") == destination
+            data = {"destination": destination, "part_size": part_size, "files": {},
+                    "abandoned": [*data.get("abandoned", []), *(_open_uploads(data) if same_place else [])]}
         self.data = data
 
     def file(self, local: LocalFile) -> dict:
@@ -160,6 +223,8 @@ class UploadState:
         with self._lock:
             entry = self.data["files"].get(local.rel)
             if not entry or entry.get("size") != local.size or entry.get("mtime_ns") != stat.st_mtime_ns:
+                if entry and entry.get("upload_id") and not entry.get("done"):
+                    self.data.setdefault("abandoned", []).append({"path": local.rel, "upload_id": entry["upload_id"]})
                 entry = {"size": local.size, "mtime_ns": stat.st_mtime_ns, "parts": {}}
                 self.data["files"][local.rel] = entry
             return entry
@@ -176,6 +241,11 @@ class UploadState:
     def clear(self) -> None:
         """Removes the state file (after a complete upload)."""
         self.path.unlink(missing_ok=True)
+
+
+def _open_uploads(data: dict) -> list[dict]:
+    return [{"path": rel, "upload_id": e["upload_id"]} for rel, e in data.get("files", {}).items()
+            if e.get("upload_id") and not e.get("done")]
 
 
 def default_state_path(model_dir: Path, destination: Destination) -> Path:
@@ -197,3 +267,22 @@ def report_mismatches(expected: dict, actual: dict[str, tuple[int | None, str | 
         elif digest != entry["sha256"]:
             problems.append(f"{entry['path']}: sha256 {digest} != manifest {entry['sha256']}")
     return problems
+
+
+def parse_manifest(raw: bytes, where: str) -> dict:
+    """Parses manifest.json and checks its shape (files: [{path, size, sha256}]).
+
+    Raises:
+        OpsError: not JSON or not a manifest (exit 1: the bucket copy is unusable).
+    """
+    try:
+        body = json.loads(raw)
+        files = body["files"]
+        if not isinstance(files, list) or not all(
+                isinstance(f["path"], str) and isinstance(f["size"], int) and isinstance(f["sha256"], str)
+                for f in files):
+            raise TypeError("files must be a list of {path, size, sha256}")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OpsError(f"{where} is corrupt ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                       "re-run the upload to rewrite it", EXIT_FAILED) from None
+    return body

@@ -6,7 +6,9 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from components.ops.upload import MANIFEST, Destination, LocalFile, Progress, UploadState, report_mismatches
+from components.ops.upload import (
+    MANIFEST, Destination, LocalFile, Progress, UploadState, parse_manifest, report_mismatches,
+)
 
 #: Resumable-upload chunks must be multiples of 256 KiB (google-cloud-storage Blob.chunk_size docs).
 CHUNK_QUANTUM = 256 * 1024
@@ -68,8 +70,17 @@ class GcsUploader:
 
 def verify(client: Any, dest: Destination, progress: Progress | None = None) -> tuple[dict, list[str]]:
     """Checks every manifest entry: size from object metadata, sha256 by streaming the download."""
+    from google.api_core import exceptions as gexc
+
+    from components.ops.errors import EXIT_FAILED, OpsError
     bucket = client.bucket(dest.bucket)
-    expected = json.loads(bucket.blob(dest.prefix + MANIFEST).download_as_bytes())
+    where = f"gs://{dest.bucket}/{dest.prefix}{MANIFEST}"
+    try:
+        raw = bucket.blob(dest.prefix + MANIFEST).download_as_bytes()
+    except gexc.NotFound:
+        raise OpsError(f"{where} not found (or no bucket gs://{dest.bucket}): the revision was never completely "
+                       "uploaded (manifest.json is written last)", EXIT_FAILED) from None
+    expected = parse_manifest(raw, where)
     actual: dict[str, tuple[int | None, str | None]] = {}
     for entry in expected["files"]:
         blob = bucket.get_blob(dest.prefix + entry["path"])
