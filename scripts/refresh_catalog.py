@@ -7,6 +7,7 @@ Usage (from the repo root):
 
 Prints old -> new per type/region with % change, rows added, and rows the API did not answer for ("not
 refreshed": kept, never dropped). Exits 2 without writing when a refreshed row fails catalog validation.
+Nothing is written when a cloud call fails (unreachable endpoint, HTTP 5xx after the retry budget: exit 1).
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ import typer  # noqa: E402
 from components.catalog import load_raw  # noqa: E402
 from components.catalog.load import DATA_DIR  # noqa: E402
 from components.ops import clients, prices_aws, prices_gcp  # noqa: E402
-from components.ops.errors import OpsError, run_cli, split_list  # noqa: E402
+from components.ops.errors import EXIT_CODES_HELP, OpsError, run_cli, split_list  # noqa: E402
 from components.ops.refresh import LivePrice, refresh  # noqa: E402
 
 app = typer.Typer(add_completion=False, help=__doc__)
+EPILOG = f"{EXIT_CODES_HELP} {clients.BUDGET_HELP}"
 
 
 
@@ -65,7 +67,7 @@ def gcp_fetcher(data_dir: Path, endpoint: Optional[str], anonymous: bool, page_s
     return fetch
 
 
-@app.command()
+@app.command(epilog=EPILOG)
 def main(
     cloud: str = typer.Option("all", help="aws, gcp or all."),
     region: Optional[str] = typer.Option(None, help="Comma-separated regions (a region not yet in the catalog "
@@ -83,12 +85,14 @@ def main(
         if cloud not in ("aws", "gcp", "all"):
             raise OpsError(f"--cloud: {cloud!r} must be aws, gcp or all")
         load_raw("gpus.yaml", data_dir)  # fails early, one line, on a wrong --data-dir
+        clients.check_endpoint("--endpoint-url", endpoint_url)
+        clients.RetryBudget.from_env()  # a bad GPUINFRA_* budget variable is refused before any call
         fetchers = {}
         if cloud in ("aws", "all"):
             fetchers["aws"] = aws_fetcher(endpoint_url, page_size)
         if cloud in ("gcp", "all"):
-            fetchers["gcp"] = gcp_fetcher(data_dir, billing_endpoint or clients.gcp_endpoint(), gcp_anonymous,
-                                          page_size or 5000)
+            endpoint = clients.gcp_endpoint(billing_endpoint, "--billing-endpoint")
+            fetchers["gcp"] = gcp_fetcher(data_dir, endpoint, gcp_anonymous, page_size or 5000)
         result = refresh(fetchers, split_list(types), split_list(region), data_dir, dry_run)
         for line in result.lines:
             typer.echo(line)

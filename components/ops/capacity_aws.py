@@ -43,6 +43,7 @@ class CapacityBlockOffer:
     duration_hours: int
     upfront_fee: float
     currency: str
+    offering_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,19 +105,34 @@ def spot_prices(ec2: Any, instance_types: Iterable[str], since: datetime.datetim
 
 
 def capacity_blocks(ec2: Any, instance_type: str, count: int, duration_hours: int,
-                    page_size: int | None = None) -> list[CapacityBlockOffer]:
-    """Returns Capacity Block offers for count instances over duration_hours, cheapest fee first."""
+                    page_size: int | None = None, start_after: datetime.date | None = None,
+                    end_before: datetime.date | None = None) -> list[CapacityBlockOffer]:
+    """Returns Capacity Block offers for count instances over duration_hours, cheapest fee first.
+
+    Args:
+        start_after / end_before: The date window (StartDateRange = earliest start, EndDateRange = latest end
+            of the offering, EC2 API DescribeCapacityBlockOfferings), both at 00:00 UTC of the date.
+    """
     kwargs: dict[str, Any] = {"InstanceType": instance_type, "InstanceCount": count,
                               "CapacityDurationHours": duration_hours}
+    if start_after is not None:
+        kwargs["StartDateRange"] = _midnight(start_after)
+    if end_before is not None:
+        kwargs["EndDateRange"] = _midnight(end_before)
     if page_size:
         kwargs["PaginationConfig"] = {"PageSize": page_size}
     offers = [CapacityBlockOffer(
         instance_type=o["InstanceType"], zone=o["AvailabilityZone"], count=int(o["InstanceCount"]),
         start=str(o["StartDate"]), end=str(o["EndDate"]), duration_hours=int(o["CapacityBlockDurationHours"]),
-        upfront_fee=float(o["UpfrontFee"]), currency=o.get("CurrencyCode", "USD"))
+        upfront_fee=float(o["UpfrontFee"]), currency=o.get("CurrencyCode", "USD"),
+        offering_id=o.get("CapacityBlockOfferingId", ""))
         for page in pages(ec2, "describe_capacity_block_offerings", **kwargs)
         for o in page.get("CapacityBlockOfferings", [])]
     return sorted(offers, key=lambda o: (o.upfront_fee, o.zone, o.start))
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc)
 
 
 def _listed_quotas(quotas: Any, page_size: int | None) -> dict[str, dict]:

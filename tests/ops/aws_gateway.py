@@ -54,7 +54,8 @@ class Gateway:
         self.lock = threading.Lock()
 
     def inject(self, op: str, count: int, kind: str = "throttle") -> None:
-        """Fails the next `count` calls of op ("DescribeSpotPriceHistory", "GetProducts", "PUT s3"...)."""
+        """Fails the next `count` calls of op ("DescribeSpotPriceHistory", "GetProducts", "PUT s3"...);
+        kind "throttle", "deny" or "500"."""
         self.fail[op] = [count, kind]
 
     def take_failure(self, op: str) -> str | None:
@@ -65,6 +66,11 @@ class Gateway:
                 entry[0] -= 1
                 return entry[1]
         return None
+
+
+def _iso(text: str):
+    import datetime
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _page(items: list, token: str | None, size: int | None) -> tuple[list, str | None]:
@@ -115,6 +121,14 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle
 
     def _error(self, op: str, kind: str, is_json: bool, is_query: bool) -> None:
+        if kind == "500":  # an internal server error, in each protocol's error shape
+            if is_json:
+                payload = json.dumps({"__type": "InternalFailure", "message": f"injected 500 on {op}"}).encode()
+                return self._send(500, payload, "application/x-amz-json-1.1")
+            xml = (f"<Response><Errors><Error><Code>InternalError</Code><Message>injected 500 on {op}</Message>"
+                   f"</Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>") if is_query else \
+                f"<Error><Code>InternalError</Code><Message>injected 500</Message><RequestId>1</RequestId></Error>"
+            return self._send(500, xml.encode(), "text/xml")
         if is_json:
             code = "ThrottlingException" if kind == "throttle" else "AccessDeniedException"
             payload = json.dumps({"__type": code, "message": f"{code} injected on {op}"}).encode()
@@ -148,16 +162,24 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, json.dumps(reply).encode(), "application/x-amz-json-1.1")
 
     def _capacity_blocks(self, form: dict) -> None:
-        want = form.get("InstanceType", [""])[0]
-        rows = [b for b in self.gateway.blocks if b["region"] == self._region() and b["instance_type"] == want]
+        """Filters like the API: type, count, duration, StartDateRange (earliest start), EndDateRange (latest end)."""
+        def wanted(b: dict) -> bool:
+            first = form.get("StartDateRange", [None])[0]
+            last = form.get("EndDateRange", [None])[0]
+            return (b["region"] == self._region() and b["instance_type"] == form.get("InstanceType", [""])[0]
+                    and str(b["count"]) == form.get("InstanceCount", [str(b["count"])])[0]
+                    and str(b["hours"]) == form.get("CapacityDurationHours", [str(b["hours"])])[0]
+                    and (first is None or _iso(b["start"]) >= _iso(first))
+                    and (last is None or _iso(b["end"]) <= _iso(last)))
+        rows = [dict(b, id=b.get("id", f"cb-{n:017x}")) for n, b in enumerate(self.gateway.blocks) if wanted(b)]
         items, token = _page(rows, form.get("NextToken", [None])[0], int(form.get("MaxResults", ["0"])[0]) or None)
         body = "".join(
-            f"<item><capacityBlockOfferingId>cbr-{i}</capacityBlockOfferingId><instanceType>{b['instance_type']}"
+            f"<item><capacityBlockOfferingId>{b['id']}</capacityBlockOfferingId><instanceType>{b['instance_type']}"
             f"</instanceType><availabilityZone>{b['zone']}</availabilityZone><instanceCount>{b['count']}"
             f"</instanceCount><startDate>{b['start']}</startDate><endDate>{b['end']}</endDate>"
             f"<capacityBlockDurationHours>{b['hours']}</capacityBlockDurationHours><upfrontFee>{b['fee']}"
             f"</upfrontFee><currencyCode>USD</currencyCode><tenancy>default</tenancy></item>"
-            for i, b in enumerate(items))
+            for b in items)
         nxt = f"<nextToken>{escape(token)}</nextToken>" if token else ""
         xml = (f'<DescribeCapacityBlockOfferingsResponse xmlns="{EC2_NS}"><requestId>{uuid.uuid4()}</requestId>'
                f"<capacityBlockOfferingSet>{body}</capacityBlockOfferingSet>{nxt}</DescribeCapacityBlockOfferingsResponse>")

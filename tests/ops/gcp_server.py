@@ -29,6 +29,7 @@ class GcpState:
         self.skus: list[dict] = []
         self.page_size = 2
         self.deny: set[str] = set()  # path prefixes answered with 403
+        self.fail: dict[str, list[int]] = {}  # path prefix -> [remaining, HTTP status] answered with that error
         self.objects: dict[tuple[str, str], bytes] = {}
         self.sessions: dict[str, dict] = {}
         self.calls: list[str] = []
@@ -76,7 +77,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, code: int, message: str) -> None:
-        status = {403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(code, "INVALID_ARGUMENT")
+        status = {403: "PERMISSION_DENIED", 404: "NOT_FOUND", 500: "INTERNAL", 503: "UNAVAILABLE"}.get(
+            code, "INVALID_ARGUMENT")
         self._send(code, {"error": {"code": code, "message": message, "status": status,
                                     "errors": [{"message": message, "domain": "global", "reason": "forbidden"}]}})
 
@@ -88,6 +90,10 @@ class Handler(BaseHTTPRequestHandler):
         self.state.queries.append(url.query)
         if any(url.path.startswith(p) for p in self.state.deny):
             return self._error(403, f"Required permission denied on {url.path}")
+        for prefix, entry in self.state.fail.items():
+            if url.path.startswith(prefix) and entry[0] > 0:
+                entry[0] -= 1
+                return self._error(entry[1], f"injected HTTP {entry[1]} on {url.path}")
         for pattern, method in ROUTES:
             match = re.fullmatch(pattern, url.path)
             if match and (method.__name__.split("_")[0] == self.command.lower()):
