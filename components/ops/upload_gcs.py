@@ -36,12 +36,13 @@ class GcsUploader:
 
     def __init__(self, client: Any, dest: Destination, state: UploadState, part_size: int, concurrency: int,
                  progress: Progress) -> None:
-        self.bucket = client.bucket(dest.bucket)
+        self.client, self.bucket = client, client.bucket(dest.bucket)
         self.dest, self.state, self.concurrency, self.progress = dest, state, concurrency, progress
         self.chunk = max(CHUNK_QUANTUM, part_size // CHUNK_QUANTUM * CHUNK_QUANTUM)
 
     def upload(self, files: list[LocalFile]) -> None:
         """Uploads every file not already complete (first failure re-raised after the others finish)."""
+        check_bucket(self.client, self.dest)
         todo = []
         for local in files:
             if self.state.file(local).get("done") and self._size(local.rel) == local.size:
@@ -68,17 +69,29 @@ class GcsUploader:
             json.dumps(body, indent=1), content_type="application/json")
 
 
+def check_bucket(client: Any, dest: Destination) -> None:
+    """Looks the bucket up once (buckets.get) so a missing one is a clear input error.
+
+    Raises:
+        OpsError: no such bucket (exit 2).
+    """
+    from components.ops.errors import OpsError
+    if client.lookup_bucket(dest.bucket) is None:
+        raise OpsError(f"bucket: gs://{dest.bucket} does not exist (create it, or check the name)")
+
+
 def verify(client: Any, dest: Destination, progress: Progress | None = None) -> tuple[dict, list[str]]:
     """Checks every manifest entry: size from object metadata, sha256 by streaming the download."""
     from google.api_core import exceptions as gexc
 
     from components.ops.errors import EXIT_FAILED, OpsError
+    check_bucket(client, dest)
     bucket = client.bucket(dest.bucket)
     where = f"gs://{dest.bucket}/{dest.prefix}{MANIFEST}"
     try:
         raw = bucket.blob(dest.prefix + MANIFEST).download_as_bytes()
     except gexc.NotFound:
-        raise OpsError(f"{where} not found (or no bucket gs://{dest.bucket}): the revision was never completely "
+        raise OpsError(f"{where} not found: the revision was never completely "
                        "uploaded (manifest.json is written last)", EXIT_FAILED) from None
     expected = parse_manifest(raw, where)
     actual: dict[str, tuple[int | None, str | None]] = {}

@@ -29,6 +29,7 @@ class GcpState:
         self.skus: list[dict] = []
         self.page_size = 2
         self.deny: set[str] = set()  # path prefixes answered with 403
+        self.missing_buckets: set[str] = set()  # buckets answered 404 on GET /storage/v1/b/<bucket>
         self.fail: dict[str, list[int]] = {}  # path prefix -> [remaining, HTTP status] answered with that error
         self.objects: dict[tuple[str, str], bytes] = {}
         self.sessions: dict[str, dict] = {}
@@ -207,6 +208,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, None, raw=self.state.objects[(bucket, name)])
 
     def get_bucket(self, _query, _body, bucket) -> None:
+        if self.state.missing_buckets and bucket in self.state.missing_buckets:
+            return self._error(404, f"The specified bucket does not exist: {bucket}")
         self._send(200, {"kind": "storage#bucket", "name": bucket, "id": bucket, "location": "US",
                          "storageClass": "STANDARD", "metageneration": "1"})
 

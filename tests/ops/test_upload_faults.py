@@ -234,3 +234,19 @@ def test_corrupt_state_file_exit_2(moto_url, tmp_path, bucket_name, content):
     line = _one_error_line(result)
     assert line.startswith(f"error: --state-file {tmp_path / 'state.json'}: corrupt upload state (")
     assert line.endswith("delete it to start the upload over (objects already complete in the bucket are kept)")
+
+
+def test_gcs_missing_bucket_exit_2_and_missing_manifest_exit_1(gcp, tmp_path):
+    state, url = gcp
+    state.missing_buckets.add("nobucket")
+    base = ["--model", "m", "--revision", "r1", "--gcs-endpoint", url, "--gcp-anonymous"]
+    upload = run_script("upload_weights", [str(_model(tmp_path, 0.1)), "gs://nobucket", *base,
+                                           "--state-file", str(tmp_path / "s.json"), "--no-progress"])
+    verify = run_script("upload_weights", ["--verify", "gs://nobucket", *base])
+    for result in (upload, verify):
+        assert result.exit_code == 2
+        assert _one_error_line(result) == "error: bucket: gs://nobucket does not exist (create it, or check the name)"
+    empty = run_script("upload_weights", ["--verify", "gs://empty", *base])
+    assert empty.exit_code == 1
+    assert _one_error_line(empty) == ("error: gs://empty/m/r1/manifest.json not found: the revision was never "
+                                      "completely uploaded (manifest.json is written last)")
