@@ -69,9 +69,10 @@ class RetryBudget:
         return sum(min(0.5 * 2 ** n, 20.0) for n in range(self.attempts - 1))
 
     def google_retry(self) -> Any:
-        """A google.api_core Retry on transient errors (429, 500, 503, connection errors), bounded like the AWS
-        calls: waits 0.5 s doubling up to 20 s, overall deadline = backoff + attempts x connect timeout
-        (api_core has no attempt cap, so the deadline stands in for one)."""
+        """A google.api_core Retry on transient errors (HTTP 429, 500, 503 and connection errors: api_core
+        retry/retry_base.py if_transient_error), bounded like the AWS calls: waits 0.5 s doubling up to 20 s,
+        overall deadline = backoff + attempts x connect timeout (api_core has no attempt cap, so the deadline
+        stands in for one)."""
         from google.api_core import retry
         return retry.Retry(predicate=retry.if_transient_error, initial=0.5, maximum=20.0, multiplier=2.0,
                            timeout=self.backoff_s + self.attempts * self.connect_s)
