@@ -28,7 +28,7 @@ def _today() -> dt.date:
 class AwsNetworkSpec(Spec):
     """VPC per region: private subnets across zones, NAT for egress, an S3 gateway endpoint."""
 
-    vpc_cidr: IPvAnyNetwork = IPvAnyNetwork("10.0.0.0/16")  # type: ignore[operator]
+    vpc_cidr: Annotated[IPvAnyNetwork, AfterValidator(v.private_cidr(16, 22))] = IPvAnyNetwork("10.0.0.0/16")  # type: ignore[operator]
     """CIDR of each region's VPC (regions are not peered, so they may share it): private IPv4, /16 to /22
     (AWS allows /16 to /28; eight blocks per zone are carved from it and a public /26 per zone needs a /22)."""
     az_count: int = Field(default=3, ge=2, le=6)
@@ -41,7 +41,6 @@ class AwsNetworkSpec(Spec):
 
     @model_validator(mode="after")
     def _existing(self) -> "AwsNetworkSpec":
-        v.private_range(self.vpc_cidr, 16, 22, "vpc_cidr")
         if len(set(self.existing_private_subnet_ids)) != len(self.existing_private_subnet_ids):
             raise ValueError("existing_private_subnet_ids lists a subnet twice")
         if self.existing_vpc_id and len(self.existing_private_subnet_ids) < 2:
@@ -122,9 +121,10 @@ class AwsCapacityBlockSpec(Spec):
     duration_hours: int = Field(ge=24, le=4368)
     """1-14 days in 1-day steps, then 7-day steps up to 182 days (hours: 24..336 by 24, then by 168)."""
     start_after: Date
-    """Earliest start date of the offering searched for (today or later)."""
+    """Earliest start date of the offering searched for (a past date searches from today)."""
     end_before: Date | None = None
-    """Latest end date of the offering searched for (at least duration_hours after start_after); none = any."""
+    """Latest end date of the offering searched for (in the future, at least duration_hours after start_after);
+    none = any."""
     offering_id: Annotated[str, Field(pattern=r"^cb-[0-9a-f]{1,32}$")] | None = None
     """A Capacity Block offering id found earlier (``cb-`` and hex digits, as DescribeCapacityBlockOfferings
     returns CapacityBlockOfferingId); none = search by the fields above. Not used by the plan yet."""
@@ -133,8 +133,8 @@ class AwsCapacityBlockSpec(Spec):
 
     @model_validator(mode="after")
     def _duration(self) -> "AwsCapacityBlockSpec":
-        if self.start_after < _today():
-            raise ValueError(f"start_after {self.start_after} is in the past (today is {_today()} UTC)")
+        if self.end_before is not None and self.end_before <= _today():
+            raise ValueError(f"end_before {self.end_before} is in the past (today is {_today()} UTC)")
         if self.end_before is not None and self.end_before < self.start_after + dt.timedelta(hours=self.duration_hours):
             raise ValueError(f"end_before {self.end_before} leaves no room for {self.duration_hours} h after "
                              f"start_after {self.start_after}")

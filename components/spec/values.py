@@ -112,8 +112,7 @@ def gcp_kms_key(value: str) -> str:
 
 # ACM certificate ARN (AWS ACM API reference, CertificateArn: arn:aws:acm:region:account:certificate/<uuid>);
 # a GCP Compute SSL certificate name is an RFC 1035 label of at most 63 characters.
-_ACM_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/"
-                      r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ACM_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9A-Za-z-]{1,128}")
 _RFC1035 = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
@@ -134,9 +133,9 @@ def hostname(value: str) -> str:
 
 
 def http_header(value: str) -> str:
-    """An HTTP header name (RFC 9110 token), written lowercase."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", value):
-        raise ValueError(f"{value!r} is not a header name (lowercase letters, digits and '-', at most 63)")
+    """An HTTP header name (RFC 9110 token; matched case-insensitively)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", value):
+        raise ValueError(f"{value!r} is not a header name (letters, digits and '-', at most 63)")
     return value
 
 
@@ -284,6 +283,14 @@ def private_range(network, low: int, high: int, what: str) -> None:
         raise ValueError(f"{what} {network} is not private (inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
     if not low <= network.prefixlen <= high:
         raise ValueError(f"{what} {network} has prefix /{network.prefixlen}; /{low} to /{high} is allowed")
+
+
+def private_cidr(low: int, high: int):
+    """A field validator: an IPv4 RFC 1918 range with a prefix in ``low..high``."""
+    def check(network):
+        private_range(network, low, high, "range")
+        return network
+    return check
 
 
 def ipv4_cidr(network):
