@@ -113,6 +113,10 @@ def _check(b: VmBootstrap) -> None:
         raise ValueError(f"cloud {b.cloud!r} is not aws or gcp")
     if not isinstance(b.port, int) or not 1 <= b.port <= 65535:
         raise ValueError(f"port {b.port!r} is not a TCP port")
+    texts = [b.model, b.weights_uri, b.vllm_image, b.dcgm_exporter_image, b.node_exporter_image, b.api_key_secret,
+             b.region, b.nvme_mount, b.metrics_namespace, *b.engine_args]
+    if any("\x00" in t for t in texts):  # bash cannot hold NUL in a variable: it would cut the value short
+        raise ValueError("a bootstrap value contains a NUL character")
     scheme = "s3://" if b.cloud == "aws" else "gs://"
     if not b.weights_uri.startswith(scheme) or not b.weights_uri.endswith("/"):
         raise ValueError(f"weights_uri {b.weights_uri!r} must start with {scheme} and end with '/'")
