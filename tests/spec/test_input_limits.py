@@ -48,6 +48,12 @@ INVALID = [
     ("dev", [AWS, "network", "vpc_cidr"], "10.40.0.0/28", "gpuinfra:aws.network.vpc_cidr", ["/16 to /22"]),
     ("dev", [AWS, "network", "vpc_cidr"], "10.40.0.0/32", "gpuinfra:aws.network.vpc_cidr", ["/16 to /22"]),
     ("dev", ["gpuinfra:serving", "vllm_version"], "latest", "gpuinfra:serving.vllm_version", ["not a vLLM release"]),
+    # prod's pools span two regions: one existing VPC id cannot exist in both (the us-west-2 lookup fails at deploy)
+    ("prod", [AWS, "network"], {"existing_vpc_id": "vpc-0123456789abcdef0",
+                                "existing_private_subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]},
+     "gpuinfra:aws.network.existing_vpc_id", ["single-region", "us-east-1, us-west-2"]),
+    ("dev", [AWS, "network"], {"existing_vpc_id": "vpc-1; rm -rf /", "existing_private_subnet_ids": ["subnet-1", "subnet-2"]},
+     "gpuinfra:aws.network.existing_vpc_id", ["vpc-<8 or 17 hex digits>"]),
     # 6: booleans are not numbers, strings are not numbers
     ("dev", [AWS, "gpu_pools", 0, "capacity", "spot"], True, "gpuinfra:aws.gpu_pools[0].capacity.spot", ["valid integer"]),
     ("dev", ["gpuinfra:budget", "monthly_usd"], True, "gpuinfra:budget.monthly_usd", ["valid number"]),
