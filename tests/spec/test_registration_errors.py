@@ -24,6 +24,8 @@ CASES = [
     ("dev", ["gpuinfra:aws", "network", "vpc_cidr"], "10.40.0.0/32", "gpuinfra:aws.network.vpc_cidr"),
     ("staging", ["gpuinfra:aws", "network", "az_count"], 4, "gpuinfra:aws.network.az_count: 4 exceeds the 3 zones of us-east-2"),
     ("dev", ["gpuinfra:serving", "vllm_version"], "latest", "gpuinfra:serving.vllm_version"),
+    ("dev", ["gpuinfra:aws", "eks", "kubernetes_version"], "1.30", "gpuinfra:aws.eks.kubernetes_version: '1.30': the "
+     "pinned EKS add-on versions are for 1.35"),
     ("prod", ["gpuinfra:aws", "reservations", 0, "availability_zone"], "us-east-1e",
      "gpuinfra:aws.reservations[0].availability_zone: 'us-east-1e' has no subnet"),
 ]
