@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from components.catalog.versions import versions
+from components.plan.ladder import plan_ladder
+from components.plan.names import rung_name
 from components.spec import ConfigError, StackSpec
 from components.spec.errors import key_path
 
@@ -112,8 +114,31 @@ def check_kubernetes_version(spec: StackSpec) -> None:
                           "versions.yaml eks_addons); omit it or pin add-ons for that minor together")
 
 
+#: GKE node pool names: at most 40 characters (GKE API error quoted in pulumi/pulumi-gcp#1510: "must be no longer
+#: than 40 characters"); Pulumi auto-naming appends "-" and 7 hex characters to the resource name.
+GKE_NODE_POOL_NAME_MAX, AUTONAME_SUFFIX = 40, 8
+
+
+def check_gke_names(spec: StackSpec) -> None:
+    """Every GKE node pool name (``<pool>-<tier>`` plus Pulumi's suffix) fits GKE's 40-character limit.
+
+    Raises:
+        ConfigError: naming ``gcp.gpu_pools[i].name`` and the longest name it would produce.
+    """
+    if spec.gcp is None or spec.gcp.mode != "gke":
+        return
+    for index, pool in enumerate(spec.gcp.gpu_pools):
+        longest = max((rung_name(pool.name, r.tier) for r in plan_ladder(spec, "gcp", pool).rungs), key=len)
+        if len(longest) + AUTONAME_SUFFIX > GKE_NODE_POOL_NAME_MAX:
+            room = GKE_NODE_POOL_NAME_MAX - AUTONAME_SUFFIX - (len(longest) - len(pool.name))
+            raise ConfigError(key_path(("gcp", "gpu_pools", index, "name")),
+                              f"{pool.name!r} makes the GKE node pool {longest!r} (+{AUTONAME_SUFFIX} characters Pulumi "
+                              f"adds) longer than GKE's {GKE_NODE_POOL_NAME_MAX}; use at most {room} characters")
+
+
 def validate_plan_inputs(spec: StackSpec) -> None:
     """Every zone-data and version check; call from ``plan_stack`` before anything is planned or registered."""
     check_aws_zones(spec)
     check_gcp_zones(spec)
     check_kubernetes_version(spec)
+    check_gke_names(spec)

@@ -47,3 +47,17 @@ def test_router_keys_as_one_json_secret_plan_offline():
     raw["gpuinfra:router_api_keys"] = {"secure": "v1:AAAA"}
     run = run_program(ROOT, "prod", raw_config=raw)
     assert any(r.type == "kubernetes:core/v1:Secret" for r in run.resources)
+
+
+def test_a_pool_name_too_long_for_gke_is_refused_before_registration(capfd):
+    # GKE caps node pool names at 40 (pulumi/pulumi-gcp#1510): "<pool>-on-demand" plus Pulumi's 8-character suffix
+    raw = copy.deepcopy(raw_stack("staging"))
+    long = "l4-gke-pool-for-the-staging-env"
+    raw["gpuinfra:gcp"]["gpu_pools"][0]["name"] = long
+    raw["gpuinfra:models"][0]["pools"] = ["l40s-vm", long]
+    with pytest.raises(ProgramExit) as exc:
+        run_program(ROOT, "staging", raw_config=raw)
+    assert exc.value.code == 2 and exc.value.resources == []
+    line = capfd.readouterr().err.strip().splitlines()[-1]
+    assert f"gpuinfra:gcp.gpu_pools[0].name: '{long}' makes the GKE node pool '{long}-on-demand'" in line
+    assert "use at most 22 characters" in line
