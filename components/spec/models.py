@@ -7,7 +7,8 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.spec import values as v
 from components.spec.base import KvCacheDType, Name, Replicas, Spec, Tokens, WeightDType
-from components.spec.values import Cron, Revision, TimeZone
+from components.spec.schedule import Cron, TimeZone
+from components.spec.values import Revision
 
 FLOATING_REVISIONS = frozenset({"main", "master", "latest", "head"})
 

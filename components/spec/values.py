@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import zoneinfo
-from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator
+
+from components.spec.network import ipv4_cidr, private_cidr, private_range  # noqa: F401 (one import for callers)
+from components.spec.schedule import cron, time_zone  # noqa: F401
 
 # Hugging Face revisions: a 40-hex commit, or a tag/branch name without whitespace, path separators or "..".
 # The revision reaches a root shell script, S3/GCS object prefixes, IAM/GCS prefix conditions and vLLM's
@@ -149,65 +150,6 @@ def repo_path(value: str) -> str:
     return value
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
-
-
-def time_zone(value: str) -> str:
-    """An IANA time zone name (KEDA's cron scaler loads it with Go's time.LoadLocation)."""
-    if value not in _time_zones():
-        from components.spec.errors import close_matches  # noqa: PLC0415
-
-        hint = close_matches(value, sorted(_time_zones()), n=1)
-        did = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ValueError(f"{value!r} is not an IANA time zone{did}, e.g. 'UTC' or 'Europe/Paris'")
-    return value
-
-
-# KEDA's cron scaler parses start/end with robfig/cron/v3 and Minute|Hour|Dom|Month|Dow
-# (kedacore/keda pkg/scalers/cron_scaler.go): five fields, these bounds, names for months and weekdays.
-_CRON_FIELDS = (("minute", 0, 59, ()), ("hour", 0, 23, ()), ("day of month", 1, 31, ()),
-                ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")),
-                ("day of week", 0, 6, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")))
-
-
-def _cron_number(text: str, low: int, names: tuple[str, ...]) -> int:
-    if text.upper() in names:
-        return names.index(text.upper()) + low
-    if not re.fullmatch(r"\d{1,2}", text):
-        raise ValueError(text)
-    return int(text)
-
-
-def _cron_field(text: str, low: int, high: int, names: tuple[str, ...]) -> None:
-    for part in text.split(","):
-        span, _, step = part.partition("/")
-        if step and (not re.fullmatch(r"\d{1,2}", step) or int(step) == 0):
-            raise ValueError(part)
-        if span in ("*", "?"):
-            continue
-        first, dash, last = span.partition("-")
-        lo = _cron_number(first, low, names)
-        hi = _cron_number(last, low, names) if dash else lo
-        if not low <= lo <= hi <= high or (step and not dash):
-            raise ValueError(part)
-
-
-def cron(value: str) -> str:
-    """A five-field cron expression as KEDA's cron scaler accepts it."""
-    fields = value.split(" ")
-    if len(fields) != 5:
-        raise ValueError(f"{value!r} is not a 5-field cron expression (minute hour day-of-month month day-of-week)")
-    for text, (what, low, high, names) in zip(fields, _CRON_FIELDS):
-        try:
-            _cron_field(text, low, high, names)
-        except ValueError:
-            raise ValueError(f"{value!r}: {what} field {text!r} is not valid ({low}-{high}, '*', ranges a-b, "
-                             "steps /n, lists a,b)") from None
-    return value
-
-
 def zone_of_region(zone: str, region: str, cloud: str) -> bool:
     """True when ``zone`` is a zone name of ``region`` (AWS ``us-east-1a``; GCP ``us-central1-a``)."""
     if cloud == "aws":
@@ -271,38 +213,4 @@ def iam_arn(value: str) -> str:
     return value
 
 
-# RFC 1918 private space: VPC and subnet ranges never overlap the Internet (docs.aws.amazon.com/vpc/latest/
-# userguide/vpc-cidr-blocks.html recommends it; GKE private clusters require private ranges).
-_PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-
-
-def private_range(network, low: int, high: int, what: str) -> None:
-    """Raise ValueError unless ``network`` is an IPv4 RFC 1918 range with a prefix in ``low..high``."""
-    if network.version != 4:
-        raise ValueError(f"{what} {network} is IPv6; an IPv4 range is needed")
-    if not any(network.subnet_of(p) for p in _PRIVATE):
-        raise ValueError(f"{what} {network} is not private (inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
-    if not low <= network.prefixlen <= high:
-        raise ValueError(f"{what} {network} has prefix /{network.prefixlen}; /{low} to /{high} is allowed")
-
-
-def private_cidr(low: int, high: int):
-    """A field validator: an IPv4 RFC 1918 range with a prefix in ``low..high``."""
-    def check(network):
-        private_range(network, low, high, "range")
-        return network
-    return check
-
-
-def ipv4_cidr(network):
-    """Client CIDR lists: IPv4 only (security group rules here are IPv4), never the whole Internet."""
-    if network.version != 4:
-        raise ValueError(f"{network} is IPv6; give IPv4 CIDRs")
-    if network.prefixlen == 0:
-        raise ValueError(f"{network} opens to the whole Internet; list the client ranges")
-    return network
-
-
 Revision = Annotated[str, AfterValidator(revision)]
-TimeZone = Annotated[str, AfterValidator(time_zone)]
-Cron = Annotated[str, AfterValidator(cron)]
