@@ -1,4 +1,8 @@
-"""Offline preview of a stack: ``python scripts/plan.py [STACK] [--json] [--render-k8s DIR] [--debug]``."""
+"""Offline preview of a stack: ``python scripts/plan.py [STACK] [--json] [--render-k8s DIR] [--debug]``.
+
+Exit status: 0 ok, 1 a mandatory policy violation, 2 invalid input (one line naming the key), 3 an internal
+error (a bug to report; ``--debug`` shows the traceback).
+"""
 
 import sys
 from pathlib import Path

@@ -1,5 +1,10 @@
-"""gpuinfra: the one Pulumi program for every environment (dev, staging, prod)."""
+"""gpuinfra: the one Pulumi program for every environment (dev, staging, prod).
+
+Exit status: 2 invalid configuration (one line naming the key, before anything registers); 3 an internal
+error (a bug: the traceback follows, please report it). The engine reports a failed deployment as 1.
+"""
 import sys
+import traceback
 from pathlib import Path
 
 # `main: stacks/` makes stacks/ the working directory and sys.path[0]: put the repository root first
@@ -8,12 +13,32 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from components.plan.validation import validate_plan_inputs  # noqa: E402
 from components.program import build, load_spec  # noqa: E402
 from components.spec import ConfigError  # noqa: E402
 
+EXIT_CONFIG, EXIT_INTERNAL = 2, 3
+
+
+def _internal(exc: BaseException) -> None:
+    traceback.print_exception(exc, file=sys.stderr)
+    print(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0] + " (a gpuinfra bug: please report it "
+          "with the traceback above)", file=sys.stderr)
+    sys.exit(EXIT_INTERNAL)
+
+
 try:
     spec = load_spec()
+    validate_plan_inputs(spec)  # zone data checks; moves into plan_stack when it exists
 except ConfigError as exc:
     print(f"error: {exc}", file=sys.stderr)
-    sys.exit(2)
-build(spec)
+    sys.exit(EXIT_CONFIG)
+except Exception as exc:  # noqa: BLE001 an unexpected exception is a bug, never dressed as bad input
+    _internal(exc)
+try:
+    build(spec)
+except ConfigError as exc:  # a planner check raised late: still the user's input, named by key
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(EXIT_CONFIG)
+except Exception as exc:  # noqa: BLE001
+    _internal(exc)

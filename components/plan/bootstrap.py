@@ -105,7 +105,18 @@ def vm_engine_args(b: VmBootstrap) -> tuple[str, ...]:
     return ("--model", b.container_model_path, "--served-model-name", b.model, *out)
 
 
+_CLOUDS = {"aws": "aws", "gcp": "gcp"}
+
+
 def _check(b: VmBootstrap) -> None:
+    if b.cloud not in _CLOUDS:
+        raise ValueError(f"cloud {b.cloud!r} is not aws or gcp")
+    if not isinstance(b.port, int) or not 1 <= b.port <= 65535:
+        raise ValueError(f"port {b.port!r} is not a TCP port")
+    texts = [b.model, b.weights_uri, b.vllm_image, b.dcgm_exporter_image, b.node_exporter_image, b.api_key_secret,
+             b.region, b.nvme_mount, b.metrics_namespace, *b.engine_args]
+    if any("\x00" in t for t in texts):  # bash cannot hold NUL in a variable: it would cut the value short
+        raise ValueError("a bootstrap value contains a NUL character")
     scheme = "s3://" if b.cloud == "aws" else "gs://"
     if not b.weights_uri.startswith(scheme) or not b.weights_uri.endswith("/"):
         raise ValueError(f"weights_uri {b.weights_uri!r} must start with {scheme} and end with '/'")
@@ -145,7 +156,9 @@ def vm_startup_script(b: VmBootstrap) -> str:
     _check(b)
     parts = [
         "#!/usr/bin/env bash",
-        f"# gpuinfra VM bootstrap ({b.cloud}): {b.model} revision {b.revision}. Generated; do not edit.",
+        # No value is interpolated outside _variables: a comment cannot be quoted, and a newline in it
+        # would start a command (the model and revision are in MODEL= and REVISION= below).
+        f"# gpuinfra VM bootstrap ({_CLOUDS[b.cloud]}). Generated; do not edit.",
         "set -euo pipefail",
         _variables(b),
         (_SCRIPTS / f"{b.cloud}.sh").read_text().rstrip(),

@@ -1,4 +1,4 @@
-"""Command line of the offline preview: run, render, exit 0 (ok) / 1 (mandatory violation) / 2 (error)."""
+"""Command line of the offline preview: exit 0 (ok) / 1 (mandatory violation) / 2 (bad input) / 3 (internal error)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from components.preview.render import render_text
 from components.preview.run import ProgramError, ProgramExit
 from components.preview.sections import SectionsBuilder, build_sections
 
-EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_VIOLATION, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None, *, project_dir: str | Path, sections: Se
         sections: Sections builder (``--sections`` overrides it; default ``build_sections``).
 
     Returns:
-        0 ok, 1 a mandatory policy violation, 2 invalid configuration or program error.
+        0 ok, 1 a mandatory policy violation, 2 invalid configuration, 3 an internal error (a bug).
     """
     args = parser().parse_args(argv)
     builder = load_builder(args.sections) if args.sections else sections or build_sections
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None, *, project_dir: str | Path, sections: Se
     except ProgramExit as exc:
         if exc.message:
             print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_ERROR
+        return exc.code if exc.code == EXIT_INTERNAL else EXIT_ERROR
     except PreviewConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None, *, project_dir: str | Path, sections: Se
         return _report(exc.original, args.debug)
     except Exception as exc:  # noqa: BLE001 sections or runtime failure: one line, traceback on --debug
         return _report(exc, args.debug)
-    return _emit(result, args)
+    try:
+        return _emit(result, args)
+    except ValueError as exc:  # e.g. a non-finite figure refused by strict JSON: a bug, not bad input
+        return _report(exc, args.debug)
 
 
 def _engine_logger() -> logging.Logger:
@@ -104,8 +107,9 @@ def _engine_logger() -> logging.Logger:
 def _report(exc: BaseException, debug: bool) -> int:
     if debug:
         traceback.print_exception(exc)
-    print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
-    return EXIT_ERROR
+    print(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0] + " (a gpuinfra bug: please report it; "
+          "--debug shows the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _emit(result: Plan, args: argparse.Namespace) -> int:
@@ -113,7 +117,8 @@ def _emit(result: Plan, args: argparse.Namespace) -> int:
         written = render_k8s(result.run, args.render_k8s)
         print(f"wrote {len(written)} Kubernetes objects under {args.render_k8s}", file=sys.stderr)
     if args.json:
-        sys.stdout.write(json.dumps(plan_document(result), indent=2, default=str) + "\n")
+        # allow_nan=False: RFC 8259 has no NaN/Infinity; a non-finite figure is a bug, reported as one (exit 3).
+        sys.stdout.write(json.dumps(plan_document(result), indent=2, default=str, allow_nan=False) + "\n")
     else:
         sys.stdout.write(render_text(result))
     if args.dump_modules:

@@ -102,10 +102,7 @@ def load_raw_config(path: str | Path) -> dict[str, Any]:
         PreviewConfigError: The file is not YAML or ``config`` is not a mapping.
     """
     path = Path(path)
-    try:
-        node = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise PreviewConfigError(f"{path}: not valid YAML: {exc}") from exc
+    node = compose_stack_yaml(path)
     if node is None:
         return {}
     if not isinstance(node, yaml.MappingNode):
@@ -121,11 +118,95 @@ def load_raw_config(path: str | Path) -> dict[str, Any]:
     return {}
 
 
+#: Largest stack file read (the committed ones are under 5 KB). Together with refusing aliases this bounds
+#: the parse: a 1.3 KB file of nested aliases ("billion laughs") otherwise expands to gigabytes.
+MAX_STACK_BYTES = 1024 * 1024
+#: Deepest nesting of collections in a stack file (the schema needs 7 levels under ``config``).
+MAX_YAML_DEPTH = 16
+
+
+class _StackLoader(yaml.SafeLoader):
+    """SafeLoader without aliases, with a depth limit, reading timestamps as strings.
+
+    Timestamps stay strings as go-yaml v3 keeps them when decoding into ``interface{}`` (what the Pulumi CLI
+    does; decode.go: "for backward compatibility ... a string and not a time.Time"), so dates reach the
+    program as ``"2027-01-31"`` exactly as under the CLI.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 (PyYAML's signature)
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise PreviewConfigError(f"line {mark.line + 1}: YAML anchors and aliases are not accepted in stack files "
+                                     "(write each value out)")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise PreviewConfigError(f"line {event.start_mark.line + 1}: nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _duplicate_keys(node: yaml.Node) -> str | None:
+    """The first mapping key written twice anywhere under ``node`` (go-yaml v3, the CLI's parser, refuses
+    them: 'mapping key "x" already defined at line N'; PyYAML would silently keep the last)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        return (f"line {key.start_mark.line + 1}: mapping key {key.value!r} already defined at line "
+                                f"{seen[key.value] + 1}")
+                    seen[key.value] = key.start_mark.line
+                stack.extend((key, value))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
+
+
+def compose_stack_yaml(path: Path) -> yaml.Node | None:
+    """Compose a stack file with bounded cost: size cap, no aliases, depth cap, no duplicate keys.
+
+    Raises:
+        PreviewConfigError: one line naming the file and the problem.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_STACK_BYTES:
+            raise PreviewConfigError(f"{path}: {size} bytes; stack files are limited to {MAX_STACK_BYTES} bytes")
+        loader = _StackLoader(path.read_text())
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except PreviewConfigError as exc:
+        raise PreviewConfigError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise PreviewConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    duplicate = _duplicate_keys(node) if node is not None else None
+    if duplicate:
+        raise PreviewConfigError(f"{path}: {duplicate}")
+    return node
+
+
 def _raw_value(node: yaml.Node) -> Any:
     """Return a scalar's literal text (null as ""), or the constructed list/map."""
     if isinstance(node, yaml.ScalarNode):
         return "" if node.tag.endswith(":null") else node.value
-    return yaml.SafeLoader("").construct_document(node)
+    return _StackLoader("").construct_document(node)
 
 
 def encode_stack_config(project_name: str, raw_config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
@@ -151,15 +232,35 @@ def encode_stack_config(project_name: str, raw_config: dict[str, Any]) -> tuple[
         full_key = key if ":" in key else f"{project_name}:{key}"
         placeholder = secret_placeholder(full_key)
         if _is_secure(value):
-            config[full_key] = placeholder
+            config[full_key] = _json_secret_placeholder(full_key, raw_config) or placeholder
             secret_keys.append(full_key)
         elif isinstance(value, (dict, list)):
             if _has_secure(value):
                 secret_keys.append(full_key)
-            config[full_key] = go_json(_replace_secure(value, placeholder))
+            try:
+                config[full_key] = go_json(_replace_secure(value, placeholder))
+            except ValueError as exc:
+                raise PreviewConfigError(f"{full_key}: {exc}") from None
         else:
             config[full_key] = _scalar(value)
     return config, secret_keys
+
+
+#: Secret keys whose value is a JSON document: ``router_api_keys`` is ``{"<client>": "<key>"}`` (README,
+#: "Model router"). Their placeholder is that document with one placeholder key per listed client, so the
+#: documented one-secret form plans offline exactly as it deploys.
+JSON_SECRETS = {"gpuinfra:router_api_keys": ("gpuinfra:serving", "routing", "clients")}
+
+
+def _json_secret_placeholder(full_key: str, raw_config: dict[str, Any]) -> str | None:
+    where = JSON_SECRETS.get(full_key)
+    if where is None:
+        return None
+    node: Any = raw_config.get(where[0])
+    for part in where[1:]:
+        node = node.get(part) if isinstance(node, dict) else None
+    clients = [c for c in node if isinstance(c, str)] if isinstance(node, list) else []
+    return go_json({c: f"{secret_placeholder(full_key)}-{c}" for c in clients})
 
 
 def secret_placeholder(full_key: str) -> str:
@@ -242,7 +343,15 @@ def go_json(value: Any) -> str:
     Returns:
         Compact JSON with sorted keys, integral floats without ``.0`` and ``<``, ``>``, ``&`` escaped.
     """
-    text = json.dumps(_go_numbers(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    # allow_nan=False: Go's json.Marshal refuses NaN and infinities ("json: unsupported value: +Inf"),
+    # so the CLI never hands a program such a value; ``.inf`` in a stack file is an error there too.
+    try:
+        text = json.dumps(_go_numbers(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                          allow_nan=False)
+    except ValueError:
+        raise ValueError("a number is infinite or NaN (.inf/.nan): the Pulumi CLI cannot pass it (JSON has no such numbers)") from None
+    except TypeError as exc:
+        raise ValueError(f"holds a value JSON cannot carry ({exc})") from None
     # These characters can only occur inside JSON strings, so a global replace is exact.
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escaped)

@@ -2,29 +2,47 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, IPvAnyNetwork, model_validator
+from pydantic import AfterValidator, Field, IPvAnyNetwork, model_validator
 
-from components.spec.base import Name, NonNegativeInt, PositiveInt, Spec
+from components.spec import values as v
+from components.spec.base import Date, Name, NodeCount, Spec
 from components.spec.capacity import GpuPoolSpec
 from components.spec.storage import WeightsBucketSpec
+
+AwsRegion = Annotated[str, AfterValidator(v.aws_region)]
+InstanceType = Annotated[str, AfterValidator(v.machine_type)]
+ClientCidr = Annotated[IPvAnyNetwork, AfterValidator(v.ipv4_cidr)]
+#: CloudWatch Logs retention values (PutRetentionPolicy, retentionInDays: "Possible values are: 1, 3, 5, 7, 14,
+#: 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and 3653"), and 0 = never
+#: expire (pulumi-aws cloudwatch.LogGroup retentionInDays, docs/resources/cloudwatch_log_group.md).
+LOG_RETENTION_DAYS = (0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 class AwsNetworkSpec(Spec):
     """VPC per region: private subnets across zones, NAT for egress, an S3 gateway endpoint."""
 
-    vpc_cidr: IPvAnyNetwork = IPvAnyNetwork("10.0.0.0/16")  # type: ignore[operator]
-    """CIDR of each region's VPC (regions are not peered, so they may share it)."""
+    vpc_cidr: Annotated[IPvAnyNetwork, AfterValidator(v.private_cidr(16, 22))] = IPvAnyNetwork("10.0.0.0/16")  # type: ignore[operator]
+    """CIDR of each region's VPC (regions are not peered, so they may share it): private IPv4, /16 to /22
+    (AWS allows /16 to /28; eight blocks per zone are carved from it and a public /26 per zone needs a /22)."""
     az_count: int = Field(default=3, ge=2, le=6)
     """Availability zones the private subnets span."""
-    existing_vpc_id: str | None = None
+    existing_vpc_id: Annotated[str, AfterValidator(v.aws_id("vpc"))] | None = None
     """Use this VPC instead of creating one (single-region stacks only); needs existing_private_subnet_ids."""
-    existing_private_subnet_ids: list[str] = Field(default_factory=list)
+    existing_private_subnet_ids: list[Annotated[str, AfterValidator(v.aws_id("subnet"))]] = Field(
+        default_factory=list, max_length=16)
     """Private subnets of the existing VPC, at least two zones."""
 
     @model_validator(mode="after")
     def _existing(self) -> "AwsNetworkSpec":
+        if len(set(self.existing_private_subnet_ids)) != len(self.existing_private_subnet_ids):
+            raise ValueError("existing_private_subnet_ids lists a subnet twice")
         if self.existing_vpc_id and len(self.existing_private_subnet_ids) < 2:
             raise ValueError("existing_vpc_id needs at least two existing_private_subnet_ids")
         if self.existing_private_subnet_ids and not self.existing_vpc_id:
@@ -35,17 +53,17 @@ class AwsNetworkSpec(Spec):
 class EksSpec(Spec):
     """EKS cluster settings (one cluster per region that has GPU pools)."""
 
-    kubernetes_version: str | None = None
+    kubernetes_version: Annotated[str, AfterValidator(v.kubernetes_minor)] | None = None
     """Kubernetes minor version, e.g. "1.33"; default: the pinned version in the versions file."""
-    system_instance_type: str = "m7i.large"
+    system_instance_type: InstanceType = "m7i.large"
     """Instance type of the small system node group (CPU add-ons, autoscaler, monitoring)."""
     system_nodes: int = Field(default=2, ge=1, le=10)
     """Nodes in the system node group (min = desired; max is twice this)."""
     endpoint_public_access: bool = False
     """Expose the API server publicly (then only to public_access_cidrs)."""
-    public_access_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    public_access_cidrs: list[ClientCidr] = Field(default_factory=list, max_length=40)
     """CIDRs allowed to reach a public API endpoint."""
-    admin_principal_arns: list[str] = Field(default_factory=list)
+    admin_principal_arns: list[Annotated[str, AfterValidator(v.iam_arn)]] = Field(default_factory=list, max_length=20)
     """IAM roles/users given cluster-admin through access entries (API auth mode)."""
 
     @model_validator(mode="after")
@@ -60,7 +78,7 @@ class AwsVmSpec(Spec):
 
     load_balancer: Literal["nlb", "alb"] = "nlb"
     """Internal load balancer type in front of the fleet: ``nlb`` (TCP) or ``alb`` (HTTP)."""
-    monitoring_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    monitoring_cidrs: list[ClientCidr] = Field(default_factory=list, max_length=40)
     """Extra CIDRs allowed to scrape metrics ports, beside the monitoring security group."""
 
 
@@ -69,18 +87,24 @@ class AwsReservationSpec(Spec):
 
     name: Name
     """Stable key pools reference in ``capacity.reservation``."""
-    region: str | None = None
+    region: AwsRegion | None = None
     """Region; default: the primary region."""
     availability_zone: str
-    """Zone of the reservation: instances consuming it launch in this zone's subnet."""
-    instance_type: str
+    """Zone of the reservation (a zone of its region): instances consuming it launch in this zone's subnet."""
+    instance_type: InstanceType
     """Instance type reserved (must be the consuming pool's first type)."""
-    count: PositiveInt
-    """Instances reserved."""
+    count: Annotated[int, Field(ge=1, le=450)]
+    """Instances reserved (1-450)."""
     match: Literal["targeted", "open"] = "targeted"
     """``targeted``: only instances naming it use it; ``open``: any matching instance does."""
-    end_date: dt.date | None = None
-    """Date the reservation ends (at 00:00 UTC); none = unlimited (policy refuses that outside prod)."""
+    end_date: Date | None = None
+    """Date the reservation ends (at 00:00 UTC, after today); none = unlimited (policy refuses that outside prod)."""
+
+    @model_validator(mode="after")
+    def _future(self) -> "AwsReservationSpec":
+        if self.end_date is not None and self.end_date <= _today():
+            raise ValueError(f"end_date {self.end_date} is not in the future (today is {_today()} UTC)")
+        return self
 
 
 class AwsCapacityBlockSpec(Spec):
@@ -88,21 +112,32 @@ class AwsCapacityBlockSpec(Spec):
 
     name: Name
     """Stable key pools reference in ``capacity.reservation``."""
-    region: str | None = None
+    region: AwsRegion | None = None
     """Region; default: the primary region."""
-    instance_type: str
+    instance_type: InstanceType
     """Instance type of the block (p4d/p5/p5en/p6 families)."""
     count: int = Field(ge=1, le=64)
     """Instances in the block (1-64)."""
-    duration_hours: PositiveInt
+    duration_hours: int = Field(ge=24, le=4368)
     """1-14 days in 1-day steps, then 7-day steps up to 182 days (hours: 24..336 by 24, then by 168)."""
-    start_after: dt.date
-    """Earliest start date of the offering searched for."""
-    end_before: dt.date | None = None
-    """Latest end date of the offering searched for; none = any."""
+    start_after: Date
+    """Earliest start date of the offering searched for (a past date searches from today)."""
+    end_before: Date | None = None
+    """Latest end date of the offering searched for (in the future, at least duration_hours after start_after);
+    none = any."""
+    offering_id: Annotated[str, Field(pattern=r"^cb-[0-9a-f]{1,32}$")] | None = None
+    """A Capacity Block offering id found earlier (``cb-`` and hex digits, as DescribeCapacityBlockOfferings
+    returns CapacityBlockOfferingId); none = search by the fields above. Not used by the plan yet."""
+    availability_zone: str | None = None
+    """Zone the block must be in (a zone of the block's region); none = any zone. Not used by the plan yet."""
 
     @model_validator(mode="after")
     def _duration(self) -> "AwsCapacityBlockSpec":
+        if self.end_before is not None and self.end_before <= _today():
+            raise ValueError(f"end_before {self.end_before} is in the past (today is {_today()} UTC)")
+        if self.end_before is not None and self.end_before < self.start_after + dt.timedelta(hours=self.duration_hours):
+            raise ValueError(f"end_before {self.end_before} leaves no room for {self.duration_hours} h after "
+                             f"start_after {self.start_after}")
         days, rem = divmod(self.duration_hours, 24)
         ok = rem == 0 and (1 <= days <= 14 or (days <= 182 and days % 7 == 0))
         if not ok:
@@ -120,10 +155,10 @@ class IdleWatchdogSpec(Spec):
     """Deploy the watchdog (only outside prod)."""
     idle_threshold_pct: float = Field(default=10.0, gt=0, lt=100)
     """GPU utilisation (%) under which an instance counts as idle."""
-    idle_minutes: PositiveInt = 60
-    """Minutes of continuous idleness before the instance is stopped."""
-    grace_minutes: PositiveInt = 30
-    """Minutes after launch during which missing metrics do not count as idle."""
+    idle_minutes: int = Field(default=60, ge=1, le=1440)
+    """Minutes of continuous idleness before the instance is stopped (1-1440)."""
+    grace_minutes: int = Field(default=30, ge=1, le=1440)
+    """Minutes after launch during which missing metrics do not count as idle (1-1440)."""
     schedule_minutes: int = Field(default=10, ge=1, le=60)
     """Minutes between two runs of the watchdog."""
     dry_run: bool = False
@@ -133,7 +168,7 @@ class IdleWatchdogSpec(Spec):
 class AwsSpec(Spec):
     """Everything gpuinfra creates on AWS."""
 
-    region: str | None = None
+    region: AwsRegion | None = None
     """Primary region; default: the provider's ``aws:region``."""
     mode: Literal["eks", "vm"] = "eks"
     """Serving mode: ``eks`` (Kubernetes, GPU managed node groups) or ``vm`` (Auto Scaling groups + internal load balancer)."""
@@ -143,11 +178,11 @@ class AwsSpec(Spec):
     """EKS settings (mode eks)."""
     vm: AwsVmSpec = AwsVmSpec()
     """VM fleet settings (mode vm)."""
-    gpu_pools: list[GpuPoolSpec] = Field(min_length=1)
+    gpu_pools: list[GpuPoolSpec] = Field(min_length=1, max_length=32)
     """GPU pools on AWS (at least one)."""
-    reservations: list[AwsReservationSpec] = Field(default_factory=list)
+    reservations: list[AwsReservationSpec] = Field(default_factory=list, max_length=32)
     """On-Demand Capacity Reservations."""
-    capacity_blocks: list[AwsCapacityBlockSpec] = Field(default_factory=list)
+    capacity_blocks: list[AwsCapacityBlockSpec] = Field(default_factory=list, max_length=32)
     """Capacity Blocks for ML to search for (bought only with allow_capacity_block_purchase)."""
     allow_capacity_block_purchase: bool = False
     """Explicit opt-in: without it no Capacity Block is bought (the plan still shows offering and fee)."""
@@ -157,5 +192,6 @@ class AwsSpec(Spec):
     """The S3 model-weights bucket."""
     idle_watchdog: IdleWatchdogSpec = IdleWatchdogSpec()
     """The idle-GPU watchdog (non-prod)."""
-    log_retention_days: NonNegativeInt = 30
-    """Retention of control-plane and Lambda log groups."""
+    log_retention_days: int = Field(default=30, ge=0, le=3653)
+    """Retention of control-plane and Lambda log groups in days: a CloudWatch Logs value (1, 3, 5, 7, 14, 30, 60, 90,
+    120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653) or 0 (never expire)."""

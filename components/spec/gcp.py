@@ -1,11 +1,12 @@
 """The ``gcp`` section: project, regions, network, GKE or VM mode, GPU pools, reservations."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, IPvAnyNetwork
+from pydantic import AfterValidator, Field, IPvAnyNetwork
 
-from components.spec.base import Name, PositiveInt, Spec
+from components.spec import values as v
+from components.spec.base import Name, Spec
 from components.spec.capacity import GpuPoolSpec
 from components.spec.storage import WeightsBucketSpec
 
@@ -14,13 +15,13 @@ class GcpNetworkSpec(Spec):
     """VPC with one subnet per region, secondary ranges for GKE pods/services, Cloud NAT."""
 
     subnet_cidr: IPvAnyNetwork = IPvAnyNetwork("10.10.0.0/20")  # type: ignore[operator]
-    """Primary range of each region's subnet."""
+    """Primary range of each region's subnet: private IPv4, /8 to /29."""
     pods_cidr: IPvAnyNetwork = IPvAnyNetwork("10.16.0.0/14")  # type: ignore[operator]
-    """Secondary range for GKE pods."""
+    """Secondary range for GKE pods: private IPv4, /9 to /21, apart from the other ranges."""
     services_cidr: IPvAnyNetwork = IPvAnyNetwork("10.20.0.0/20")  # type: ignore[operator]
-    """Secondary range for GKE services."""
+    """Secondary range for GKE services: private IPv4, /16 to /27, apart from the other ranges."""
     master_cidr: IPvAnyNetwork = IPvAnyNetwork("172.16.0.0/28")  # type: ignore[operator]
-    """/28 for the GKE control plane's private endpoint peering."""
+    """Exactly a /28 (private IPv4) for the GKE control plane's private endpoint, apart from the other ranges."""
 
 
 class GkeSpec(Spec):
@@ -28,7 +29,7 @@ class GkeSpec(Spec):
 
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     """GKE release channel (control plane and node versions follow it)."""
-    system_machine_type: str = "e2-standard-4"
+    system_machine_type: Annotated[str, AfterValidator(v.machine_type)] = "e2-standard-4"
     """Machine type of the system node pool."""
     system_nodes: int = Field(default=1, ge=1, le=10)
     """System nodes per zone."""
@@ -36,7 +37,8 @@ class GkeSpec(Spec):
     """Enable Google Cloud Managed Service for Prometheus on the cluster."""
     enable_managed_dcgm: bool = False
     """Use GKE's managed DCGM metrics (needs managed Prometheus) instead of a self-managed exporter."""
-    master_authorized_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    master_authorized_cidrs: list[Annotated[IPvAnyNetwork, AfterValidator(v.ipv4_cidr)]] = Field(
+        default_factory=list, max_length=50)
     """CIDRs allowed to reach the control plane endpoint."""
 
 
@@ -46,28 +48,29 @@ class GcpReservationSpec(Spec):
     name: Name
     """Reservation name, referenced by pools in ``capacity.reservation``."""
     zone: str
-    """Zone of the reservation."""
-    machine_type: str
+    """Zone of the reservation (a zone of the GCP primary region or of a pool's region)."""
+    machine_type: Annotated[str, AfterValidator(v.machine_type)]
     """Machine type reserved (must be the consuming pool's first type)."""
-    count: PositiveInt
-    """VMs reserved."""
-    local_ssd_count: int | None = None
+    count: Annotated[int, Field(ge=1, le=1000)]
+    """VMs reserved (1-1000)."""
+    local_ssd_count: Annotated[int, Field(ge=0, le=32)] | None = None
     """Local SSDs per VM; default: the machine's bundled count (A3/A2-Ultra), else the pool's planned count."""
 
 
 class GcpVmSpec(Spec):
     """VM-mode serving fleet behind an internal passthrough load balancer."""
 
-    monitoring_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    monitoring_cidrs: list[Annotated[IPvAnyNetwork, AfterValidator(v.ipv4_cidr)]] = Field(
+        default_factory=list, max_length=40)
     """Extra CIDRs allowed to scrape metrics ports of the VM fleet."""
 
 
 class GcpSpec(Spec):
     """Everything gpuinfra creates on GCP."""
 
-    project: str | None = None
+    project: Annotated[str, AfterValidator(v.gcp_project)] | None = None
     """Project id; default: the provider's ``gcp:project``."""
-    region: str | None = None
+    region: Annotated[str, AfterValidator(v.gcp_region)] | None = None
     """Primary region; default: the provider's ``gcp:region``."""
     mode: Literal["gke", "vm"] = "gke"
     """Serving mode: ``gke`` (GKE node pools) or ``vm`` (managed instance groups + internal load balancer)."""
@@ -77,9 +80,9 @@ class GcpSpec(Spec):
     """GKE settings (mode gke)."""
     vm: GcpVmSpec = GcpVmSpec()
     """VM fleet settings (mode vm)."""
-    gpu_pools: list[GpuPoolSpec] = Field(min_length=1)
+    gpu_pools: list[GpuPoolSpec] = Field(min_length=1, max_length=32)
     """GPU pools on GCP (at least one)."""
-    reservations: list[GcpReservationSpec] = Field(default_factory=list)
+    reservations: list[GcpReservationSpec] = Field(default_factory=list, max_length=32)
     """Specific reservations."""
     weights_bucket: WeightsBucketSpec = WeightsBucketSpec()
     """The GCS model-weights bucket."""

@@ -1,18 +1,19 @@
 """Operations settings: budget, policy guardrails and monitoring."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from components.spec.base import PositiveInt, Spec
+from components.spec import values as v
+from components.spec.base import Days, Spec
 
 
 class BudgetSpec(Spec):
     """Monthly GPU spend limits checked by the plan and the policy pack."""
 
-    monthly_usd: float = Field(gt=0)
-    """Worst-case monthly cost (730 h) the stack may reach (mandatory guardrail)."""
+    monthly_usd: float = Field(gt=0, le=1e8)
+    """Worst-case monthly cost (730 h) the stack may reach, USD (mandatory guardrail; at most 1e8)."""
     expected_ratio: float = Field(default=0.8, gt=0, le=1)
     """Expected monthly cost should stay under monthly_usd x this ratio (advisory)."""
     spot_availability: float = Field(default=0.7, ge=0, le=1)
@@ -22,23 +23,25 @@ class BudgetSpec(Spec):
 class PolicySpec(Spec):
     """Guardrail settings evaluated in every plan."""
 
-    allowed_gpus: list[str] = Field(default_factory=list)
+    allowed_gpus: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 .-]{0,31}$")]] = Field(
+        default_factory=list, max_length=50)
     """GPU models pools may use (e.g. L4, A10G); empty allows every catalog GPU."""
-    max_usd_per_mtok: float | None = Field(default=None, gt=0)
-    """Advisory ceiling on cost per million tokens where a throughput reference exists."""
-    catalog_max_age_days: PositiveInt = 120
-    """Warn when catalog prices are older than this."""
-    baseline_plan: str | None = None
-    """Path (repo-relative) of a plan JSON to report the monthly cost delta against (advisory)."""
+    max_usd_per_mtok: float | None = Field(default=None, gt=0, le=1000)
+    """Advisory ceiling on cost per million tokens (USD, at most 1000) where a throughput reference exists."""
+    catalog_max_age_days: Days = 120
+    """Warn when catalog prices are older than this (days)."""
+    baseline_plan: Annotated[str, AfterValidator(v.repo_path)] | None = None
+    """Path (repo-relative, inside the repository: no leading '/' or '..') of a plan JSON to report the monthly
+    cost delta against (advisory)."""
 
 
 class SloSpec(Spec):
     """Serving objectives the alerts fire on."""
 
-    ttft_p95_seconds: float = Field(default=2.0, gt=0)
-    """p95 time to first token objective, seconds."""
-    e2e_p99_seconds: float = Field(default=10.0, gt=0)
-    """p99 end-to-end request latency objective, seconds."""
+    ttft_p95_seconds: float = Field(default=2.0, gt=0, le=600)
+    """p95 time to first token objective, seconds (at most 600)."""
+    e2e_p99_seconds: float = Field(default=10.0, gt=0, le=3600)
+    """p99 end-to-end request latency objective, seconds (at most 3600)."""
     error_rate: float = Field(default=0.001, gt=0, lt=1)
     """Highest tolerated share of failed requests (0.001 = 0.1%)."""
 
@@ -50,10 +53,10 @@ class MonitoringSpec(Spec):
     """Deploy GPU and serving monitoring."""
     provider: Literal["self-managed", "gke-managed"] = "self-managed"
     """``gke-managed`` uses GKE managed DCGM and managed Prometheus on GKE clusters."""
-    retention_days: PositiveInt = 15
-    """Prometheus retention in days."""
-    storage_gib: PositiveInt = 100
-    """Prometheus persistent volume size in GiB."""
+    retention_days: Days = 15
+    """Prometheus retention in days (1-3650)."""
+    storage_gib: int = Field(default=100, ge=1, le=16384)
+    """Prometheus persistent volume size in GiB (at most 16384, the EBS gp3 maximum)."""
     slo: SloSpec = SloSpec()
     """Serving objectives alerts fire on."""
     gpu_idle_threshold_pct: float = Field(default=30.0, gt=0, lt=100)

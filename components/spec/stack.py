@@ -4,7 +4,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from components.spec.aws import AwsSpec
-from components.spec.base import Environment, Spec
+from components.spec.base import Environment, Spec, TagText
 from components.spec.capacity import GpuPoolSpec
 from components.spec.gcp import GcpSpec
 from components.spec.models import ModelSpec
@@ -20,13 +20,13 @@ class StackSpec(Spec):
 
     environment: Environment
     """Which environment this stack is: dev, staging or prod (prod turns on protections)."""
-    owner: str = Field(min_length=1)
-    """Team or person owning the stack (Owner tag / owner label)."""
-    cost_center: str = Field(min_length=1)
-    """Cost center tag (CostCenter / cost-center)."""
+    owner: TagText
+    """Team or person owning the stack (Owner tag / owner label): 1-256 printable characters."""
+    cost_center: TagText
+    """Cost center tag (CostCenter / cost-center): 1-256 printable characters."""
     budget: BudgetSpec
     """Monthly spend limits."""
-    models: list[ModelSpec] = Field(min_length=1)
+    models: list[ModelSpec] = Field(min_length=1, max_length=32)
     """Models to serve (at least one)."""
     aws: AwsSpec | None = None
     """AWS resources; omit for a GCP-only stack."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.rules import buckets, capacity, cost, model_fit, safety, tags
+from policies.rules import buckets, capacity, cost, input_risks, model_fit, safety, tags
 from policies.rules.base import Finding, Rule, level_of
 from policies.rules.view import ResourceView, from_records
 
-#: Every rule, in report order: cost, capacity, tags, safety, buckets, model fit.
-RULES: list[Rule] = [*cost.RULES, *capacity.RULES, *tags.RULES, *safety.RULES, *buckets.RULES, *model_fit.RULES]
+#: Every rule, in report order: cost, capacity, tags, safety, buckets, model fit, input risks.
+RULES: list[Rule] = [*cost.RULES, *capacity.RULES, *tags.RULES, *safety.RULES, *buckets.RULES, *model_fit.RULES,
+                    *input_risks.RULES]
 
 
 def run_rules(views: list[ResourceView], config: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -5,6 +5,7 @@ from typing import Any
 
 from components.spec import StackSpec
 from components.plan.sizing import model_arch
+from policies.rules.input_risks import risky_settings
 
 
 def _models(spec: StackSpec) -> dict[str, dict[str, Any]]:
@@ -41,6 +42,7 @@ def stack_facts(spec: StackSpec) -> dict[str, Any]:
         "allow_capacity_block_purchase": bool(spec.aws and spec.aws.allow_capacity_block_purchase),
         "models": _models(spec),
         "max_usd_per_mtok": spec.policy.max_usd_per_mtok,
+        "risky_settings": risky_settings(spec),
     }
 
 

@@ -107,6 +107,8 @@ CASES = [
     ("usd-per-mtok", [node_group(types=("p5.48xlarge",)), deployment(H100_ARGS)], {"models": MODELS, "max_usd_per_mtok": 100.0, **REGION},
      [node_group(types=("p5.48xlarge",)), deployment(H100_ARGS)], {"models": MODELS, "max_usd_per_mtok": 0.01, **REGION},
      "at the 15,220 tok/s reference vs ceiling $0.01"),
+    ("input-risks", [], {"risky_settings": []}, [], {"risky_settings": ["gpuinfra:models[0].canary.percent 0 sends no traffic"]},
+     "canary.percent 0 sends no traffic"),
 ]
 IDS = [c[0] for c in CASES]
 

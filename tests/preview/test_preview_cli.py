@@ -107,18 +107,20 @@ def test_config_error_exits_2_with_one_line(tmp_path):
     assert proc.stdout == ""
 
 
-def test_program_error_exits_2_with_one_line_and_traceback_on_debug(tmp_path):
+def test_program_error_exits_3_as_an_internal_error_with_one_line_and_traceback_on_debug(tmp_path):
+    # an unexpected exception is a bug to report (exit 3), never dressed as bad input (exit 2)
     variant = _variant(tmp_path, **{"fixture:call_unknown": True})
     proc = plan("test", "--config-file", variant)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     (line,) = proc.stderr.splitlines()
-    assert line.startswith("error: UnknownInvokeError: ") and "'aws:ec2/getVpc:getVpc'" in line
+    assert line.startswith("internal error: UnknownInvokeError: ") and "'aws:ec2/getVpc:getVpc'" in line
+    assert line.endswith("please report it; --debug shows the traceback)")
     debug = plan("test", "--config-file", variant, "--debug")
-    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    assert debug.returncode == 3 and "Traceback" in debug.stderr
     in_apply = plan("test", "--config-file", _variant(tmp_path, **{"fixture:fail_in_apply": True}))
-    assert in_apply.returncode == 2
+    assert in_apply.returncode == 3
     (line,) = in_apply.stderr.splitlines()
-    assert line.startswith("error: ValueError: bucket store-weights-") and line.endswith(" rejected")
+    assert line.startswith("internal error: ValueError: bucket store-weights-") and " rejected (" in line
 
 
 def test_missing_stack_exits_2_naming_the_available_stacks():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpuinfra VM bootstrap (gcp): llama-8b revision 0e9e39f249a16976918f6564b8830bc894c89659. Generated; do not edit.
+# gpuinfra VM bootstrap (gcp). Generated; do not edit.
 set -euo pipefail
 MODEL=llama-8b
 REVISION=0e9e39f249a16976918f6564b8830bc894c89659

@@ -1,0 +1,144 @@
+"""Plan-time input checks that need region zone data: each raises ConfigError naming the key, before registration."""
+from __future__ import annotations
+
+from components.catalog.versions import versions
+from components.plan.ladder import plan_ladder
+from components.plan.names import rung_name
+from components.spec import ConfigError, StackSpec
+from components.spec.errors import key_path
+
+#: Zone letters per AWS region as most accounts see them (AWS docs "Regions and Zones",
+#: docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html, checked 2025-01; the
+#: offline preview's getAvailabilityZones mock answers the same). Unknown regions are not checked here.
+AWS_ZONE_LETTERS = {
+    "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd",
+    "eu-west-1": "abc", "eu-central-1": "abc", "eu-north-1": "abc", "ap-northeast-1": "acd",
+    "ap-southeast-1": "abc", "ap-south-1": "abc",
+}
+#: Zone suffixes per GCP region (cloud.google.com/compute/docs/regions-zones, checked 2025-01).
+GCP_ZONE_SUFFIXES = {"us-central1": "abcf", "us-east1": "bcd", "us-east4": "abc", "us-west1": "abc",
+                     "europe-west4": "abc"}
+
+
+def aws_zones(region: str) -> list[str] | None:
+    """Zones of an AWS region, sorted; None when the region is not in the table."""
+    letters = AWS_ZONE_LETTERS.get(region)
+    return [f"{region}{letter}" for letter in letters] if letters else None
+
+
+def subnet_zones(spec: StackSpec, region: str) -> list[str] | None:
+    """The zones AwsNetwork gives subnets in ``region``: the first ``az_count`` zones, sorted (as it picks them)."""
+    zones = aws_zones(region)
+    return None if zones is None or spec.aws is None else sorted(zones)[: spec.aws.network.az_count]
+
+
+def _aws_regions(spec: StackSpec) -> list[tuple[str, tuple]]:
+    """Each AWS region with the key path that puts it in the stack (the primary first)."""
+    aws = spec.aws
+    assert aws is not None and aws.region is not None, "load_stack_spec fills the primary region"
+    out = [(aws.region, ("aws", "region"))]
+    for i, pool in enumerate(aws.gpu_pools):
+        if pool.region and pool.region not in [r for r, _ in out]:
+            out.append((pool.region, ("aws", "gpu_pools", i, "region")))
+    return out
+
+
+def check_aws_zones(spec: StackSpec) -> None:
+    """``az_count`` fits every region; reservations, capacity blocks and pool zones lie in the subnets' zones.
+
+    Raises:
+        ConfigError: naming the key (``aws.network.az_count``, ``...availability_zone``, ``...zones[i]``).
+    """
+    aws = spec.aws
+    if aws is None or aws.network.existing_vpc_id:
+        return  # an existing VPC's subnets are looked up at deploy time
+    for region, _ in _aws_regions(spec):
+        zones = aws_zones(region)
+        if zones is not None and aws.network.az_count > len(zones):
+            raise ConfigError(key_path(("aws", "network", "az_count")),
+                              f"{aws.network.az_count} exceeds the {len(zones)} zones of {region} ({', '.join(zones)})")
+    for i, res in enumerate(aws.reservations):
+        _in_subnets(spec, res.region or aws.region, res.availability_zone, ("aws", "reservations", i, "availability_zone"))
+    for i, block in enumerate(aws.capacity_blocks):
+        if block.availability_zone:
+            _in_subnets(spec, block.region or aws.region, block.availability_zone,
+                        ("aws", "capacity_blocks", i, "availability_zone"))
+    for i, pool in enumerate(aws.gpu_pools):
+        for j, zone in enumerate(pool.zones):
+            _in_subnets(spec, pool.region or aws.region, zone, ("aws", "gpu_pools", i, "zones", j))
+
+
+def _in_subnets(spec: StackSpec, region: str | None, zone: str, loc: tuple) -> None:
+    zones = subnet_zones(spec, region) if region else None
+    if zones is not None and zone not in zones:
+        raise ConfigError(key_path(loc), f"{zone!r} has no subnet: the VPC of {region} spans {', '.join(zones)} "
+                          "(aws.network.az_count picks the first zones); raise az_count or pick one of those")
+
+
+def check_gcp_zones(spec: StackSpec) -> None:
+    """GCP reservation and pool zones exist in their region.
+
+    Raises:
+        ConfigError: naming the zone's key.
+    """
+    gcp = spec.gcp
+    if gcp is None:
+        return
+    for i, res in enumerate(gcp.reservations):
+        _gcp_zone(res.zone, ("gcp", "reservations", i, "zone"))
+    for i, pool in enumerate(gcp.gpu_pools):
+        for j, zone in enumerate(pool.zones):
+            _gcp_zone(zone, ("gcp", "gpu_pools", i, "zones", j))
+
+
+def _gcp_zone(zone: str, loc: tuple) -> None:
+    region, _, suffix = zone.rpartition("-")
+    suffixes = GCP_ZONE_SUFFIXES.get(region)
+    if suffixes is not None and suffix not in suffixes:
+        raise ConfigError(key_path(loc), f"{zone!r} is not a zone of {region} "
+                          f"(zones: {', '.join(f'{region}-{s}' for s in suffixes)})")
+
+
+def check_kubernetes_version(spec: StackSpec) -> None:
+    """An explicit EKS version must be the one the versions file pins add-ons for (vpc-cni, coredns and kube-proxy
+    builds are per Kubernetes minor: the add-on tables of the EKS user guide), else the add-ons fail to install.
+
+    Raises:
+        ConfigError: naming ``aws.eks.kubernetes_version``.
+    """
+    wanted = spec.aws.eks.kubernetes_version if spec.aws else None
+    pinned = str(versions()["eks_addons"]["kubernetes"])
+    if wanted is not None and spec.aws.mode == "eks" and wanted != pinned:
+        raise ConfigError(key_path(("aws", "eks", "kubernetes_version")),
+                          f"{wanted!r}: the pinned EKS add-on versions are for {pinned} (components/catalog/data/"
+                          "versions.yaml eks_addons); omit it or pin add-ons for that minor together")
+
+
+#: GKE node pool names: at most 40 characters (GKE API error quoted in pulumi/pulumi-gcp#1510: "must be no longer
+#: than 40 characters"); Pulumi auto-naming appends "-" and 7 hex characters to the resource name.
+GKE_NODE_POOL_NAME_MAX, AUTONAME_SUFFIX = 40, 8
+
+
+def check_gke_names(spec: StackSpec) -> None:
+    """Every GKE node pool name (``<pool>-<tier>`` plus Pulumi's suffix) fits GKE's 40-character limit.
+
+    Raises:
+        ConfigError: naming ``gcp.gpu_pools[i].name`` and the longest name it would produce.
+    """
+    if spec.gcp is None or spec.gcp.mode != "gke":
+        return
+    for index, pool in enumerate(spec.gcp.gpu_pools):
+        longest = max((rung_name(pool.name, r.tier) for r in plan_ladder(spec, "gcp", pool).rungs), key=len)
+        if len(longest) + AUTONAME_SUFFIX > GKE_NODE_POOL_NAME_MAX:
+            room = GKE_NODE_POOL_NAME_MAX - AUTONAME_SUFFIX - (len(longest) - len(pool.name))
+            raise ConfigError(key_path(("gcp", "gpu_pools", index, "name")),
+                              f"{pool.name!r} makes the GKE node pool {longest!r} (+{AUTONAME_SUFFIX} characters Pulumi "
+                              f"adds) longer than GKE's {GKE_NODE_POOL_NAME_MAX}; use at most {room} characters")
+
+
+def validate_plan_inputs(spec: StackSpec) -> None:
+    """Every zone-data and version check; call from ``plan_stack`` before anything is planned or registered."""
+    check_aws_zones(spec)
+    check_gcp_zones(spec)
+    check_kubernetes_version(spec)
+    check_gke_names(spec)
