@@ -209,3 +209,13 @@ def test_cli_exit_codes(tmp_path):
     assert down.returncode == 2 and down.stderr.strip().count("\n") == 0 and "unreachable" in down.stderr
     url = _cli(tmp_path, "--endpoint", "llm.example.com", "--key", "k")
     assert url.returncode == 2 and "--endpoint: 'llm.example.com' is not a URL" in url.stderr
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_deploy_workflow_smoke_tests_each_stack_after_pulumi_up(stack):
+    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())["jobs"][f"up-{stack}"]["steps"]
+    up = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("pulumi/actions") and s["with"]["command"] == "up")
+    smoke_steps = [s for s in steps[up + 1:] if "scripts/smoke.py" in s.get("run", "")]
+    assert len(smoke_steps) == 1
+    run = smoke_steps[0]["run"]
+    assert f"--stack {stack}" in run and "set -o pipefail" in run  # tee must not hide a failed check
