@@ -67,12 +67,23 @@ def prometheus_stack_values(spec: StackSpec, cloud: Literal["aws", "gcp"]) -> di
     }
 
 
+#: The chart's own entry of ``extraVolumeMounts``: the counters CSV its ``arguments`` (-f) read. A list value
+#: replaces the chart default as a whole, so overriding the list must repeat it (NVIDIA/dcgm-exporter
+#: deployment/values.yaml at tag 4.5.3-4.8.2, chart 4.8.2).
+CHART_COUNTERS_MOUNT = {"name": "exporter-metrics-volume", "mountPath": "/etc/dcgm-exporter/default-counters.csv",
+                        "subPath": "default-counters.csv"}
+
+
 def _gke_driver_mounts() -> dict:
-    """GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia (GKE docs, 'DCGM metrics', 2025)."""
+    """GKE installs the NVIDIA driver under /home/kubernetes/bin/nvidia and exposes /dev/nvidia* only to
+    containers that request GPUs or run privileged (GKE docs, 'DCGM metrics' / 'Run GPUs in Standard node
+    pools', 2025); the exporter requests none, so it runs privileged (which needs allowPrivilegeEscalation)."""
     return {
         "extraHostVolumes": [{"name": "nvidia-install-dir-host", "hostPath": "/home/kubernetes/bin/nvidia"}],
-        "extraVolumeMounts": [{"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}],
+        "extraVolumeMounts": [dict(CHART_COUNTERS_MOUNT),
+                              {"name": "nvidia-install-dir-host", "mountPath": "/usr/local/nvidia", "readOnly": True}],
         "extraEnv": [{"name": "LD_LIBRARY_PATH", "value": "/usr/local/nvidia/lib64"}],
+        "securityContext": {"privileged": True, "allowPrivilegeEscalation": True},
     }
 
 
@@ -87,8 +98,8 @@ def dcgm_values(cloud: Literal["aws", "gcp"]) -> dict:
         # "label exists", so this is a required node affinity.
         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {"matchExpressions": [{"key": LABEL_GPU, "operator": "Exists"}]}]}}},
-        # GPU -> pod attribution (exported_pod / exported_namespace labels).
-        "mapPodsMetrics": True,
+        # GPU -> pod attribution needs no value: the chart always sets DCGM_EXPORTER_KUBERNETES=true
+        # (deployment/templates/daemonset.yaml, 4.5.3-4.8.2); the old `mapPodsMetrics` key does not exist.
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
     }
     if cloud == "gcp":

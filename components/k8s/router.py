@@ -124,6 +124,7 @@ class ModelRouter(pulumi.ComponentResource):
         gw = self._custom("gateway", m.gateway(self._serving.namespace), klass)
         ingress = m.router_ingress(self._serving) if cloud == "gcp" else None
         if ingress:
+            self._custom("backend-config", m.backend_config(), release, namespace)
             k8s.networking.v1.Ingress(f"{self._name}-ingress", metadata=ingress["metadata"], spec=ingress["spec"],
                                       opts=self._opts(gw))
         return gw

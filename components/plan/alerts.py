@@ -14,6 +14,14 @@ TEMPERATURE_C = 85.0
 KV_CACHE_RATIO = 0.9
 THROUGHPUT_DROP = 0.2
 MODEL_LOAD_SECONDS = 120
+#: Serving objectives the seed documents name (typical values; the spec has no field for them yet):
+#: p50 end-to-end latency 2 s, generation speed 20 tokens/s per request, average batch of 4 sequences.
+E2E_P50_SECONDS = 2.0
+TOKENS_PER_SECOND_MIN = 20.0
+BATCH_SIZE_MIN = 4
+# GpuMemoryHigh's threshold (MonitoringFacts.memory_ratio) sits 5 points above the largest
+# --gpu-memory-utilization of the stack (at least 0.9, at most 0.98): vLLM reserves that share of the
+# framebuffer at boot by design (KV cache), so only memory beyond it means a second process or a leak.
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,25 @@ def _serving_alerts(f: MonitoringFacts) -> list[Alert]:
               "{{ $labels.model_name }} generates over " f"{THROUGHPUT_DROP:.0%} fewer tokens/s than a day ago",
               "Compare request rate (demand) with tokens/s per replica: lost replicas, throttled GPUs or a slower "
               "engine version.", f"< {1 - THROUGHPUT_DROP:.0%} of the rate 1 day earlier for 30m"),
+        Alert("VllmE2eLatencyP50High", "histogram_quantile(0.5, sum by (model_name, le) "
+              f"(rate({m.e2e_latency_seconds}_bucket[5m]))) > {E2E_P50_SECONDS:g}", "10m", "warning",
+              "Median request latency of {{ $labels.model_name }} above " f"{E2E_P50_SECONDS:g}s",
+              "Typical requests are slow, not just the tail: check queue depth, batch size and output lengths; "
+              "scale out or lower max_num_seqs.", f"> {E2E_P50_SECONDS:g}s for 10m"),
+        # Mean inter-token latency per model = seconds per generated token of a running request; its inverse
+        # is the generation speed one client sees (vLLM v1/metrics/loggers.py, histogram per output token).
+        Alert("VllmTokenSpeedLow", f"sum by (model_name) (rate({m.inter_token_latency_seconds}_sum[10m])) / "
+              f"sum by (model_name) (rate({m.inter_token_latency_seconds}_count[10m])) > {1 / TOKENS_PER_SECOND_MIN:g}",
+              "15m", "warning", "{{ $labels.model_name }} generates fewer than "
+              f"{TOKENS_PER_SECOND_MIN:g} tokens/s per request",
+              "Decode is slow: batch too large for the GPU (lower max_num_seqs), preemptions, throttled GPUs "
+              "or a long prefill stalling decodes (chunked prefill).", f"< {TOKENS_PER_SECOND_MIN:g} tokens/s for 15m"),
+        # Running requests are the engine's batch; averaged per replica while the model serves traffic.
+        Alert("VllmBatchSizeLow", f"avg by (model_name) (avg_over_time({m.requests_running}[30m])) < {BATCH_SIZE_MIN} "
+              f"and on (model_name) sum by (model_name) (rate({m.request_success}[30m])) > 0", "1h", "warning",
+              "{{ $labels.model_name }} runs fewer than " f"{BATCH_SIZE_MIN} requests per replica on average",
+              "GPUs are under-used: lower min replicas, move the model to a smaller GPU, or route more traffic "
+              "to fewer replicas.", f"average batch < {BATCH_SIZE_MIN} for 1h"),
         Alert("VllmModelLoadSlow", f'(time() - max by (namespace, pod) (kube_pod_start_time{{namespace="{ns}"}})) '
               f"> {MODEL_LOAD_SECONDS} and on (namespace, pod) max by (namespace, pod) "
               f'(kube_pod_status_ready{{namespace="{ns}", condition="false"}}) == 1', "1m", "warning",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.catalog.versions import chart, image, vllm_image
+from components.catalog.versions import chart, image, vllm_image, vllm_version
 from components.k8s.manifests.autoscaling import METRIC
 from components.k8s.manifests.lifecycle import grace_plan
 from components.k8s.manifests.weights import EKS_CACHE_HOST_PATH, RUN_AS
@@ -143,7 +143,7 @@ def test_prod_70b_on_gke(prod_run):
     assert "--copier" in container(deployment, "weights-sync")["command"]
     cache = next(v for v in spec["volumes"] if v["name"] == "weights-cache")
     assert "emptyDir" in cache and vllm["resources"]["requests"]["ephemeral-storage"].endswith("Gi")
-    grace = grace_plan("gcp", True, "v0.15.1")  # h100-gke has a spot rung: the 15 s GKE notice caps it
+    grace = grace_plan("gcp", True, vllm_version())  # h100-gke has a spot rung: the 15 s GKE notice caps it
     assert spec["terminationGracePeriodSeconds"] == grace.grace_seconds == 15
     assert vllm["lifecycle"]["preStop"]["sleep"]["seconds"] == grace.pre_stop_seconds
     account = named(kind(prod_run, "ServiceAccount"), "llama-70b-h100-gke-service-account")

@@ -103,6 +103,14 @@ def _serving(facts: MonitoringFacts) -> list[dict]:
     pod = lambda ready_false: [series("kube_pod_start_time", "0x10", namespace=facts.namespace, pod="p1"),  # noqa: E731
                                series("kube_pod_status_ready", f"{ready_false}x10", namespace=facts.namespace,
                                       pod="p1", condition="false")]
+    p50_slow = {"1": "0x30", "2.5": "0x30", "5": "0+10x30", "+Inf": "0+10x30"}
+    p50_fast = {"1": "0+10x30", "2.5": "0+10x30", "5": "0+10x30", "+Inf": "0+10x30"}
+    itl = lambda per_token: [  # noqa: E731 - 100 tokens a minute, per_token seconds each
+        series(f"{m.inter_token_latency_seconds}_sum", f"0+{100 * per_token:g}x40", model_name=model, instance="i1"),
+        series(f"{m.inter_token_latency_seconds}_count", "0+100x40", model_name=model, instance="i1")]
+    batch = lambda running, traffic="0+30x120": [  # noqa: E731
+        series(m.requests_running, f"{running}x120", model_name=model, instance="i1"),
+        series(m.request_success, traffic, model_name=model, instance="i1")]
     return [
         case("VllmQueueGrowing", [series(m.requests_waiting, "0+1x30", model_name=model, instance="i1")], "25m",
              [expect(facts, "VllmQueueGrowing", model_name=model)]),
@@ -122,6 +130,17 @@ def _serving(facts: MonitoringFacts) -> list[dict]:
         case("VllmThroughputDrop", [series(m.generation_tokens, drop, model_name=model, instance="i1")], "1500m",
              [expect(facts, "VllmThroughputDrop", model_name=model)]),
         case("VllmThroughputDrop", [series(m.generation_tokens, steady, model_name=model, instance="i1")], "1500m", []),
+        # p50: every request in the 2.5-5 s bucket (median ~3.8 s) vs every request under 1 s.
+        case("VllmE2eLatencyP50High", _histogram(m.e2e_latency_seconds, model, p50_slow), "20m",
+             [expect(facts, "VllmE2eLatencyP50High", model_name=model)]),
+        case("VllmE2eLatencyP50High", _histogram(m.e2e_latency_seconds, model, p50_fast), "20m", []),
+        # 0.1 s per token = 10 tokens/s (below 20) vs 0.02 s = 50 tokens/s.
+        case("VllmTokenSpeedLow", itl(0.1), "30m", [expect(facts, "VllmTokenSpeedLow", model_name=model)]),
+        case("VllmTokenSpeedLow", itl(0.02), "30m", []),
+        # Two running requests per replica with traffic vs eight; an idle model (no traffic) must not page.
+        case("VllmBatchSizeLow", batch(2), "100m", [expect(facts, "VllmBatchSizeLow", model_name=model)]),
+        case("VllmBatchSizeLow", batch(8), "100m", []),
+        case("VllmBatchSizeLow", batch(2, traffic="0x120"), "100m", []),
         case("VllmModelLoadSlow", pod(1), "5m",
              [expect(facts, "VllmModelLoadSlow", namespace=facts.namespace, pod="p1")]),
         case("VllmModelLoadSlow", pod(0), "5m", []),

@@ -70,8 +70,9 @@ def test_rules_and_dashboards_use_the_deployed_versions_names():
 def test_every_alert_has_summary_runbook_and_severity(stack):
     spec = stack_spec(stack)
     rules = [r for g in rule_groups(spec) for r in g["rules"] if "alert" in r]
-    # 13 alerts, plus the two reservation alerts when a ladder has a reserved/capacity-block rung.
-    assert len(rules) == (15 if monitoring_facts(spec).reserved_nodes else 13)
+    # 16 alerts (p50 latency, token speed and batch size among them), plus the two reservation alerts when a
+    # ladder has a reserved/capacity-block rung.
+    assert len(rules) == (18 if monitoring_facts(spec).reserved_nodes else 16)
     for rule in rules:
         assert rule["labels"]["severity"] in ("critical", "warning")
         assert rule["annotations"]["summary"] and len(rule["annotations"]["runbook"]) > 30
@@ -119,3 +120,14 @@ def test_promtool_checks_the_rule_file(stack, tmp_path):
 
     result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_seed_serving_objectives_are_alerted():
+    """The seed documents' p50 (2 s), token speed (20 tokens/s per request) and batch size (4) objectives each
+    have an alert on vLLM metrics that exist at the pinned version (v1/metrics/loggers.py at that tag)."""
+    by_name = {a.name: a for a in alerts(monitoring_facts(stack_spec("prod")))}
+    assert "histogram_quantile(0.5," in by_name["VllmE2eLatencyP50High"].expr
+    assert by_name["VllmE2eLatencyP50High"].expr.endswith("> 2")
+    assert "vllm:inter_token_latency_seconds_sum" in by_name["VllmTokenSpeedLow"].expr
+    assert by_name["VllmTokenSpeedLow"].expr.endswith("> 0.05")  # 1 / 20 tokens/s
+    assert "vllm:num_requests_running" in by_name["VllmBatchSizeLow"].expr and "< 4" in by_name["VllmBatchSizeLow"].expr

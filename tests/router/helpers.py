@@ -56,6 +56,7 @@ ROUTER_CRD_REQUIRED = {
     ("gateway.envoyproxy.io/v1alpha1", "HTTPRouteFilter"): ("spec",),
     ("monitoring.coreos.com/v1", "PodMonitor"): ("spec.selector", "spec.podMetricsEndpoints"),
     ("monitoring.googleapis.com/v1", "PodMonitoring"): ("spec.selector", "spec.endpoints"),
+    ("cloud.google.com/v1", "BackendConfig"): ("spec.healthCheck.port", "spec.healthCheck.requestPath"),
 }
 #: Cluster-scoped kinds among them (no namespace).
 CLUSTER_SCOPED = {"GatewayClass", "Namespace"}

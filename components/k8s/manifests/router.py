@@ -27,6 +27,19 @@ METRICS_PORT_NAME, METRICS_PATH = "metrics", "/stats/prometheus"
 PROXY_LABELS = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
                 "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}
 LABELS = {PART_OF: ROUTER_PART_OF, "app.kubernetes.io/managed-by": "pulumi"}
+#: Labels we add to Envoy's pods. Envoy Gateway copies them over its own app labels (name, component,
+#: managed-by=envoy-gateway) that the proxy Deployment's selector requires, so they must not name any of those
+#: (envoyproxy/gateway release/v1.9 internal/infrastructure/kubernetes/proxy: resource.go EnvoyAppLabel,
+#: resource_provider.go getPodLabels/envoyLabels); part-of is what the serving NetworkPolicy admits.
+PROXY_POD_LABELS = {PART_OF: ROUTER_PART_OF}
+#: Envoy's readiness listener in Envoy Gateway proxy pods (container port "readiness"; envoyproxy/gateway
+#: release/v1.9 internal/xds/bootstrap/bootstrap.go EnvoyReadinessPort/EnvoyReadinessPath). It answers without
+#: an API key, unlike every path of the serving listener.
+READINESS_PORT, READINESS_PATH = 19003, "/ready"
+#: GKE BackendConfig that points the external Application Load Balancer's health check at that listener
+#: (kubernetes/ingress-gce pkg/apis/backendconfig/v1/types.go HealthCheckConfig; with container-native load
+#: balancing the port is the pod's containerPort - GKE docs "Ingress health checks").
+BACKEND_CONFIG = "gpuinfra-gateway-health"
 TARGET = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME}]
 
 
@@ -52,8 +65,14 @@ def bbr_values() -> dict:
 
     Plain gRPC inside the namespace: Envoy Gateway would need a Backend with insecureSkipVerify for the
     chart's self-signed certificate, which authenticates nothing either.
+
+    The chart renders each ``flags`` entry as two arguments, ``--<key>`` then ``"<value>"``
+    (config/charts/body-based-routing/templates/bbr.yaml at v1.4.0), and pflag reads a bare bool flag as true
+    (the following "false" becomes an ignored positional). So the key carries ``=false`` and the value repeats
+    the same flag: the container gets ``--secure-serving=false --secure-serving=false``, nothing positional.
     """
-    return {"bbr": {"replicas": 2, "flags": {"secure-serving": False}}}
+    off = "secure-serving=false"
+    return {"bbr": {"replicas": 2, "flags": {off: f"--{off}"}}}
 
 
 def namespace() -> dict:
@@ -68,7 +87,8 @@ def _service(serving: ServingSpec, cloud: str) -> dict:
         return service
     if cloud == "gcp":
         if serving.exposure == "public":  # the external Application Load Balancer (router_ingress) reaches it
-            return service | {"annotations": {"cloud.google.com/neg": '{"ingress": true}'}}
+            return service | {"annotations": {"cloud.google.com/neg": '{"ingress": true}',
+                                              "cloud.google.com/backend-config": f'{{"default": "{BACKEND_CONFIG}"}}'}}
         return service | {"type": "LoadBalancer", "annotations": {"networking.gke.io/load-balancer-type": "Internal"}}
     scheme = "internal" if serving.exposure == "internal" else "internet-facing"
     annotations = {**AWS_NLB, "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme}
@@ -83,7 +103,7 @@ def envoy_proxy(serving: ServingSpec, cloud: str) -> dict:
     """EnvoyProxy: replicas, the router label on proxy pods, the Service by exposure, Prometheus stats."""
     return _object(EG_API, "EnvoyProxy", ENVOY_PROXY, {
         "provider": {"type": "Kubernetes", "kubernetes": {
-            "envoyDeployment": {"replicas": ENVOY_REPLICAS, "pod": {"labels": dict(LABELS)}},
+            "envoyDeployment": {"replicas": ENVOY_REPLICAS, "pod": {"labels": dict(PROXY_POD_LABELS)}},
             "envoyService": _service(serving, cloud)}},
         "telemetry": {"metrics": {"prometheus": {}}}})
 
@@ -171,3 +191,11 @@ def router_ingress(serving: ServingSpec) -> dict | None:
                 "path": "/", "pathType": "Prefix",
                 "backend": {"service": {"name": ENVOY_SERVICE, "port": {"number": LISTENER_PORT}}}}]}}]}}
 
+
+
+def backend_config() -> dict:
+    """GKE public exposure: the load balancer's health check asks Envoy's readiness listener, not ``GET /`` on
+    the serving port (which the API-key check answers with 401, so every backend would stay unhealthy)."""
+    return {"apiVersion": "cloud.google.com/v1", "kind": "BackendConfig", "metadata": meta(BACKEND_CONFIG),
+            "spec": {"healthCheck": {"type": "HTTP", "port": READINESS_PORT, "requestPath": READINESS_PATH,
+                                     "checkIntervalSec": 10, "timeoutSec": 5}}}

@@ -14,6 +14,9 @@ FALLBACK_ROUTE = "gpuinfra-router-fallback"
 REQUEST_TIMEOUT = "600s"
 PARENT = [dict(GATEWAY)]
 ROOT_PATH = {"type": "PathPrefix", "value": "/"}
+#: Response headers naming the rule that routed a request, its model and revision: what scripts/smoke.py checks
+#: against the plan (a Gateway API core ResponseHeaderModifier filter, no effect on the request).
+ROUTED_MODEL_HEADER, ROUTED_REVISION_HEADER, ROUTED_RULE_HEADER = "x-gpuinfra-model", "x-gpuinfra-revision", "x-gpuinfra-rule"
 
 #: FNV-1a (32-bit) of the user id header modulo 100, in plain Lua 5.1 arithmetic (no ``bit`` module:
 #: XOR byte-wise, the multiply by 16777619 = 403 + 2^24 split so every product stays exact in a double).
@@ -97,8 +100,12 @@ def route_rules(rule: RouteRule, routing: RoutingSpec) -> list[dict]:
     for canary, pattern in _variants(rule):
         backends = [{"name": workload_name(rule.model, pool, canary), "port": SERVING_PORT, "weight": 1}
                     for pool in rule.pools]
+        routed = {"type": "ResponseHeaderModifier", "responseHeaderModifier": {"set": [
+            {"name": ROUTED_MODEL_HEADER, "value": rule.model},
+            {"name": ROUTED_REVISION_HEADER, "value": "canary" if canary else "stable"},
+            {"name": ROUTED_RULE_HEADER, "value": rule.kind}]}}
         out.append({"matches": _matches(rule, routing, _header(BUCKET_HEADER, pattern, regex=True)),
-                    "filters": [_extension(UPSTREAM_FILTER)], "backendRefs": backends,
+                    "filters": [_extension(UPSTREAM_FILTER), routed], "backendRefs": backends,
                     "timeouts": {"request": REQUEST_TIMEOUT}})
     return out
 
