@@ -1,6 +1,7 @@
 """Cloud clients for the ops scripts: boto3 with adaptive retries, GCP clients with endpoint overrides for tests."""
 from __future__ import annotations
 
+import functools
 import os
 import urllib.parse
 from collections.abc import Iterator
@@ -70,16 +71,55 @@ class RetryBudget:
 
     def google_retry(self) -> Any:
         """A google.api_core Retry on transient errors (HTTP 429, 500, 503 and connection errors: api_core
-        retry/retry_base.py if_transient_error), bounded like the AWS calls: waits 0.5 s doubling up to 20 s,
-        overall deadline = backoff + attempts x connect timeout (api_core has no attempt cap, so the deadline
-        stands in for one)."""
-        from google.api_core import retry
-        return retry.Retry(predicate=retry.if_transient_error, initial=0.5, maximum=20.0, multiplier=2.0,
-                           timeout=self.backoff_s + self.attempts * self.connect_s)
+        retry/retry_base.py if_transient_error), bounded like the AWS calls: at most ``attempts`` tries per call
+        (first try included), waits 0.5 s doubling up to 20 s (api_core jitters each wait uniformly in
+        [0, delay], so a deadline alone would allow any number of quick tries), and an overall deadline of
+        backoff + attempts x connect timeout."""
+        return _CappedRetry(self.attempts, predicate=_transient(), initial=0.5, maximum=20.0, multiplier=2.0,
+                            timeout=self.backoff_s + self.attempts * self.connect_s)
 
     def google_call(self) -> dict[str, Any]:
         """Keyword arguments of a google-cloud-compute call: retry (above) and the per-request timeout."""
         return {"retry": self.google_retry(), "timeout": self.connect_s + self.read_s}
+
+
+def _transient() -> Any:
+    from google.api_core import retry
+    return retry.if_transient_error
+
+
+@functools.lru_cache(maxsize=1)
+def _capped_retry_class() -> type:
+    from google.api_core import exceptions, retry
+
+    class CappedRetry(retry.Retry):
+        """api_core's Retry with an attempt cap: api_core 2.33 bounds retries only by a deadline
+        (retry/retry_unary.py retry_target). Each invocation of the wrapped call gets its own count, so one
+        Retry can be shared by every call and every page of a listing."""
+
+        def __init__(self, attempts: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.attempts = attempts
+
+        def __call__(self, func: Any, on_error: Any = None) -> Any:
+            def per_call(*args: Any, **kwargs: Any) -> Any:
+                failures = [0]
+
+                def count(exc: Exception) -> None:  # called for each retryable failure, before the wait
+                    failures[0] += 1
+                    if on_error is not None:
+                        on_error(exc)
+                    if failures[0] >= self.attempts:
+                        raise exceptions.RetryError(
+                            f"gave up after {self.attempts} attempts, last error: {exc}", exc) from exc
+                return retry.Retry.__call__(self, func, on_error=count)(*args, **kwargs)
+            return per_call
+
+    return CappedRetry
+
+
+def _CappedRetry(attempts: int, **kwargs: Any) -> Any:  # noqa: N802 (a class made lazily: google is optional)
+    return _capped_retry_class()(attempts, **kwargs)
 
 
 def check_endpoint(flag: str, url: str | None) -> str | None:

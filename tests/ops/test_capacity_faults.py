@@ -128,7 +128,7 @@ def test_gcp_http_500_after_the_retry_budget_is_exit_1(small_budget, gcp, catalo
     assert result.exit_code == 1
     assert _one_error_line(result).startswith("error: GCP call gave up after the retry budget: InternalServerError")
     tries = sum(1 for c in state.calls if c.endswith("/skus"))
-    assert 1 < tries <= 4  # retried, within a deadline of backoff (0.5 s) + 2 x 0.5 s connect
+    assert tries == 2  # GPUINFRA_MAX_ATTEMPTS, whatever the jittered waits (api_core has only a deadline)
 
 
 def test_gcp_http_500_then_success_is_retried(gcp, catalog_copy):
