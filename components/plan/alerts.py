@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.plan.recording import RULE_INTERVAL_SECONDS, MonitoringFacts, monitoring_facts, recording_rules
-from components.spec import StackSpec
+from components.plan.recording import RULE_INTERVAL_SECONDS, MonitoringFacts, recording_rules
 
 Severity = str  # "critical" pages; "warning" goes to the team channel
 
@@ -153,9 +152,8 @@ def alerts(facts: MonitoringFacts) -> list[Alert]:
     return [*_gpu_alerts(facts), *_reservation_alerts(facts), *_serving_alerts(facts)]
 
 
-def rule_groups(spec: StackSpec) -> list[dict]:
+def rule_groups(facts: MonitoringFacts) -> list[dict]:
     """Recording and alerting rule groups (the ``groups`` of a rule file / PrometheusRule spec)."""
-    facts = monitoring_facts(spec)
     interval = f"{RULE_INTERVAL_SECONDS}s"
     return [
         {"name": "gpuinfra-recording", "interval": interval, "rules": recording_rules(facts)},
@@ -163,6 +161,6 @@ def rule_groups(spec: StackSpec) -> list[dict]:
     ]
 
 
-def rule_file(spec: StackSpec) -> dict:
+def rule_file(facts: MonitoringFacts) -> dict:
     """A Prometheus rule file (``rule_files:`` / ``promtool check rules``)."""
-    return {"groups": rule_groups(spec)}
+    return {"groups": rule_groups(facts)}

@@ -8,6 +8,7 @@ from typing import Literal
 
 import yaml
 
+from components.plan.engine_args import EngineArgs
 from components.plan.storage import NVME_MOUNT
 
 _SCRIPTS = Path(__file__).resolve().parent / "data" / "vm"
@@ -53,7 +54,7 @@ class VmBootstrap:
     cloud: Literal["aws", "gcp"]
     model: str
     weights_uri: str
-    engine_args: tuple[str, ...]
+    engine_args: EngineArgs
     vllm_image: str
     dcgm_exporter_image: str
     node_exporter_image: str
@@ -86,7 +87,7 @@ def health_check_grace_seconds(weights_gib: float) -> int:
     return BOOT_SECONDS + int(weights_gib * SECONDS_PER_WEIGHT_GIB)
 
 
-def vm_engine_args(b: VmBootstrap) -> tuple[str, ...]:
+def vm_engine_args(b: VmBootstrap) -> list[str]:
     """The planned engine args with ``--model`` pointing at the local copy and ``--served-model-name`` set.
 
     Args:
@@ -95,14 +96,7 @@ def vm_engine_args(b: VmBootstrap) -> tuple[str, ...]:
     Returns:
         vLLM arguments for ``docker run <image> ...``.
     """
-    args, out, i = list(b.engine_args), [], 0
-    while i < len(args):
-        if args[i] in ("--model", "--served-model-name"):
-            i += 2  # re-added below with VM values
-            continue
-        out.append(args[i])
-        i += 1
-    return ("--model", b.container_model_path, "--served-model-name", b.model, *out)
+    return b.engine_args.with_(model=b.container_model_path, served_model_names=(b.model,)).argv()
 
 
 _CLOUDS = {"aws": "aws", "gcp": "gcp"}
@@ -114,7 +108,7 @@ def _check(b: VmBootstrap) -> None:
     if not isinstance(b.port, int) or not 1 <= b.port <= 65535:
         raise ValueError(f"port {b.port!r} is not a TCP port")
     texts = [b.model, b.weights_uri, b.vllm_image, b.dcgm_exporter_image, b.node_exporter_image, b.api_key_secret,
-             b.region, b.nvme_mount, b.metrics_namespace, *b.engine_args]
+             b.region, b.nvme_mount, b.metrics_namespace, *vm_engine_args(b)]
     if any("\x00" in t for t in texts):  # bash cannot hold NUL in a variable: it would cut the value short
         raise ValueError("a bootstrap value contains a NUL character")
     scheme = "s3://" if b.cloud == "aws" else "gs://"

@@ -5,12 +5,12 @@ from dataclasses import asdict, dataclass
 
 from components.catalog import load_catalog
 from components.plan import names
-from components.plan.ladder import LadderPlan, Rung, plan_ladders
+from components.plan.basis import PlanBasis
+from components.plan.ladder import LadderPlan, Rung
 from components.plan.pricing import (  # noqa: F401  (Hourly and the constants are part of this module's API)
     GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
 )
 from components.plan.cost_items import CostItem, platform_items, storage_items
-from components.plan.sizing import plan_serving
 from components.plan.storage import billed_local_ssd, local_ssd_count
 from components.spec import StackSpec
 
@@ -27,12 +27,12 @@ def _node_hourly(spec: StackSpec, ladder: LadderPlan, rung: Rung) -> Hourly:
     return node_hourly(ladder.cloud, ladder.region, rung.purchase, rung.instance_types, spec.budget.spot_availability)
 
 
-def _ssd_hourly(spec: StackSpec, ladder: LadderPlan, instance_type: str) -> float:
+def _ssd_hourly(basis: PlanBasis, ladder: LadderPlan, instance_type: str) -> float:
     """Billed local SSD per node-hour (GCP optional SSDs); 0 where bundled or instance store."""
     inst = load_catalog().instance(ladder.cloud, instance_type)
     if not billed_local_ssd(inst):
         return 0.0
-    weights = max((p.weights_gib for p in plan_serving(spec) if p.pool == ladder.pool), default=0.0)
+    weights = basis.pool_weights_gib(ladder.pool)
     return local_ssd_hourly(ladder.cloud, instance_type, local_ssd_count(inst, weights))
 
 
@@ -40,13 +40,14 @@ def _mode(spec: StackSpec, cloud: str) -> str:
     return spec.aws.mode if cloud == "aws" and spec.aws else spec.gcp.mode if spec.gcp else "vm"
 
 
-def _rung_items(spec: StackSpec, ladder: LadderPlan) -> list[CostItem]:
+def _rung_items(basis: PlanBasis, ladder: LadderPlan) -> list[CostItem]:
+    spec = basis.spec
     mode = _mode(spec, ladder.cloud)
     items = []
     for rung in ladder.rungs:
         if rung.tier == "on-demand-fallback":
             continue  # priced in the spot rung's worst case (same maximum, on-demand price)
-        node = _node_hourly(spec, ladder, rung) + Hourly.flat(_ssd_hourly(spec, ladder, rung.instance_types[0]))
+        node = _node_hourly(spec, ladder, rung) + Hourly.flat(_ssd_hourly(basis, ladder, rung.instance_types[0]))
         n = rung.max_nodes
         # AWS VM mode: one mixed group per pool, except a reserved floor (own group in the reservation's AZ).
         vm_fleet = (ladder.cloud, mode) == ("aws", "vm") and rung.tier not in ("reserved", "capacity-block")
@@ -114,12 +115,12 @@ class CostPlan:
         }
 
 
-def estimate_cost(spec: StackSpec) -> CostPlan:
-    """Price every capacity-bearing resource of the stack from the catalog."""
+def estimate_cost(basis: PlanBasis) -> CostPlan:
+    """Price every capacity-bearing resource of the stack from the catalog (the ladders and sizing of ``basis``)."""
     items: list[CostItem] = []
-    for ladder in plan_ladders(spec):
-        items.extend(_rung_items(spec, ladder))
-    items.extend(_reservation_items(spec))
-    items.extend(platform_items(spec))
-    items.extend(storage_items(spec))
+    for ladder in basis.ladders.values():
+        items.extend(_rung_items(basis, ladder))
+    items.extend(_reservation_items(basis.spec))
+    items.extend(platform_items(basis.spec))
+    items.extend(storage_items(basis))
     return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat())

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from components.catalog.services import service_price, system_node_price
 from components.plan import names
+from components.plan.basis import PlanBasis
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly
-from components.plan.sizing import plan_serving
 from components.spec import StackSpec
 
 
@@ -76,9 +76,9 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
     return items
 
 
-def storage_items(spec: StackSpec) -> list[CostItem]:
+def storage_items(basis: PlanBasis) -> list[CostItem]:
     """Weights buckets: every served revision (and canary revision) of every model, once per cloud."""
-    serving = plan_serving(spec)
+    spec, serving = basis.spec, basis.serving
     items = []
     for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucket:Bucket"),
                             ("gcp", "gcs_standard_gb_month", "gcp:storage/bucket:Bucket")):

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from components.catalog.metrics import VllmMetrics
-from components.plan.recording import MonitoringFacts, monitoring_facts
-from components.spec import StackSpec
+from components.plan.recording import MonitoringFacts
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 QUANTILES = (0.5, 0.95, 0.99)
@@ -89,9 +88,8 @@ _RESERVED_PANEL = ("Reserved nodes expected vs running",
                    "none")
 
 
-def dashboards(spec: StackSpec) -> dict[str, dict]:
+def dashboards(facts: MonitoringFacts) -> dict[str, dict]:
     """Every dashboard of a stack keyed by a file-name stem (``<stem>.json``)."""
-    facts = monitoring_facts(spec)
     return {"gpu-fleet": fleet_dashboard(), "serving": serving_dashboard(facts.metrics), "cost": cost_dashboard(facts)}
 
 

@@ -9,8 +9,8 @@ from typing import Literal
 
 from components.catalog import load_catalog
 from components.catalog.versions import versions
+from components.plan.basis import PlanBasis
 from components.plan.ladder import Rung
-from components.plan.sizing import plan_serving
 from components.plan.storage import GCP_LOCAL_SSD_GB, local_ssd_count
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -47,12 +47,7 @@ class GcpShape:
         return self.local_ssd_count * GCP_LOCAL_SSD_GB
 
 
-def pool_weights_gib(spec: StackSpec, pool: str) -> float:
-    """Largest weights (GiB) any model served on ``pool`` caches on a node's local NVMe."""
-    return max((p.weights_gib for p in plan_serving(spec) if p.pool == pool), default=0.0)
-
-
-def node_shape(spec: StackSpec, pool: GpuPoolSpec, machine_type: str | None = None) -> GcpShape:
+def node_shape(basis: PlanBasis, pool: GpuPoolSpec, machine_type: str | None = None) -> GcpShape:
     """Shape of a node of ``pool`` (its first machine type unless ``machine_type`` is given).
 
     The local SSD count is the machine's bundled count (A3 High: 16, A2 Ultra: 8), else enough optional
@@ -61,7 +56,7 @@ def node_shape(spec: StackSpec, pool: GpuPoolSpec, machine_type: str | None = No
     inst = load_catalog().instance("gcp", machine_type or pool.instance_types[0])
     assert inst is not None and inst.accelerator, "spec checks refuse unknown GCP machine types"
     return GcpShape(machine_type=inst.name, accelerator=inst.accelerator, gpu_count=inst.gpu_count,
-                    local_ssd_count=local_ssd_count(inst, pool_weights_gib(spec, pool.name)),
+                    local_ssd_count=local_ssd_count(inst, basis.pool_weights_gib(pool.name)),
                     bundled_ssd=inst.local_nvme_mode == "bundled")
 
 
@@ -71,11 +66,11 @@ def consumers(spec: StackSpec, reservation: str) -> list[GpuPoolSpec]:
     return [p for p in pools if p.capacity.reservation == reservation and p.capacity.reserved]
 
 
-def reservation_shape(spec: StackSpec, reservation: GcpReservationSpec) -> GcpShape:
+def reservation_shape(basis: PlanBasis, reservation: GcpReservationSpec) -> GcpShape:
     """Shape a specific reservation reserves: the consumer's node shape, with an explicit SSD count if set."""
-    users = consumers(spec, reservation.name)
+    users = consumers(basis.spec, reservation.name)
     if users:
-        shape = node_shape(spec, users[0], reservation.machine_type)
+        shape = node_shape(basis, users[0], reservation.machine_type)
     else:
         inst = load_catalog().instance("gcp", reservation.machine_type)
         assert inst is not None and inst.accelerator
@@ -101,11 +96,11 @@ def max_run_seconds(pool: GpuPoolSpec, rung: Rung) -> int | None:
     return (pool.max_run_duration_hours or 168) * 3600
 
 
-def rung_zones(spec: StackSpec, pool: GpuPoolSpec, rung: Rung, region: str, available: list[str]) -> list[str]:
+def rung_zones(basis: PlanBasis, pool: GpuPoolSpec, rung: Rung, region: str, available: list[str]) -> list[str]:
     """Zones a rung's nodes may run in.
 
     Args:
-        spec: The stack.
+        basis: The planned stack.
         pool: The pool of the rung.
         rung: The rung.
         region: The pool's region.
@@ -115,11 +110,12 @@ def rung_zones(spec: StackSpec, pool: GpuPoolSpec, rung: Rung, region: str, avai
         The reservation's zone for the reserved rung; else ``pool.zones`` when set; else the zones of
         ``available`` that offer the pool's accelerator (every available zone when the table has no row).
     """
-    if rung.reservation and spec.gcp:
-        return [r.zone for r in spec.gcp.reservations if r.name == rung.reservation]
+    gcp = basis.spec.gcp
+    if rung.reservation and gcp:
+        return [r.zone for r in gcp.reservations if r.name == rung.reservation]
     if pool.zones:
         return list(pool.zones)
-    suffixes = ACCELERATOR_ZONES.get(node_shape(spec, pool).accelerator, {}).get(region)
+    suffixes = ACCELERATOR_ZONES.get(node_shape(basis, pool).accelerator, {}).get(region)
     if suffixes is None:
         return sorted(available)
     offered = {f"{region}-{s}" for s in suffixes}

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from components.catalog.metrics import VllmMetrics, vllm_metrics
 from components.catalog.versions import vllm_version
 from components.plan import names
-from components.plan.cost import estimate_cost
-from components.plan.ladder import plan_ladders
-from components.plan.sizing import plan_serving
+from components.plan.basis import PlanBasis
+from components.plan.cost import CostPlan
 from components.spec import StackSpec
 
 #: Rule groups are evaluated every minute: GPU-hours are counted as samples / 60.
@@ -36,11 +35,11 @@ class MonitoringFacts:
     """(pool, tier, nodes) of every reserved or capacity-block rung."""
 
 
-def _node_prices(spec: StackSpec) -> tuple[tuple[str, str, float], ...]:
+def _node_prices(basis: PlanBasis, cost: CostPlan) -> tuple[tuple[str, str, float], ...]:
     """USD per node-hour per (pool, tier), read from the cost model's items (never re-priced here)."""
-    items = estimate_cost(spec).items
+    items = cost.items
     out = []
-    for ladder in plan_ladders(spec):
+    for ladder in basis.ladders.values():
         for rung in ladder.rungs:
             # The fallback rung has no item: it is priced as the spot item's worst case (on-demand).
             purchase = "spot" if rung.tier == "on-demand-fallback" else rung.purchase
@@ -52,23 +51,23 @@ def _node_prices(spec: StackSpec) -> tuple[tuple[str, str, float], ...]:
     return tuple(out)
 
 
-def monitoring_facts(spec: StackSpec) -> MonitoringFacts:
-    """Collect a stack's monitoring facts from the spec, the serving plan and the cost model.
+def monitoring_facts(basis: PlanBasis, cost: CostPlan) -> MonitoringFacts:
+    """Collect a stack's monitoring facts from the spec, the ladders and the cost model.
 
     The GPU-memory threshold is the seed's 90 % or, when higher, vLLM's own reservation
     (``gpu_memory_utilization``) plus 5 points: vLLM pre-allocates that share at boot, so a 90 %
     threshold would fire on every healthy replica.
     """
+    spec = basis.spec
     mon = spec.monitoring
     util = max((m.gpu_memory_utilization for m in spec.models), default=0.9)
-    reserved = tuple((lad.pool, r.tier, r.min_nodes) for lad in plan_ladders(spec) for r in lad.rungs
+    reserved = tuple((lad.pool, r.tier, r.min_nodes) for lad in basis.ladders.values() for r in lad.rungs
                      if r.tier in RESERVED_TIERS)
-    plan_serving(spec)  # the same plan the serving layer deploys: refuse stacks it refuses
     return MonitoringFacts(
         metrics=vllm_metrics(spec.serving.vllm_version or vllm_version()), namespace=spec.serving.namespace,
         owner=spec.owner, idle_pct=mon.gpu_idle_threshold_pct, memory_ratio=round(min(max(0.9, util + 0.05), 0.98), 2),
         ttft_p95_seconds=mon.slo.ttft_p95_seconds, e2e_p99_seconds=mon.slo.e2e_p99_seconds,
-        error_rate=mon.slo.error_rate, node_prices=_node_prices(spec), reserved_nodes=reserved)
+        error_rate=mon.slo.error_rate, node_prices=_node_prices(basis, cost), reserved_nodes=reserved)
 
 
 def _rule(record: str, expr: str, labels: dict[str, str] | None = None) -> dict:

@@ -1,19 +1,18 @@
-"""The plan's report sections (cost, model fit, warnings, routing) computed from the spec alone."""
+"""The plan's report sections (cost, model fit, warnings, routing), read from the ``StackPlan``."""
 from __future__ import annotations
 
 import datetime as dt
 
 from components.catalog import load_catalog
-from components.plan.cost import estimate_cost
 from components.plan.routing import routing_rows
-from components.plan.sizing import plan_serving
+from components.plan.stack import StackPlan
 from components.spec import StackSpec
 
 
-def sizing_rows(spec: StackSpec) -> list[dict]:
+def sizing_rows(stack: StackPlan) -> list[dict]:
     """One row per (model, pool, instance type): the fit the serving layer deploys."""
     rows = []
-    for plan in plan_serving(spec):
+    for plan in stack.serving:
         for result in plan.fits_by_type:
             rows.append({
                 "model": plan.model, "pool": plan.pool, "cloud": plan.cloud, "region": plan.region,
@@ -23,7 +22,7 @@ def sizing_rows(spec: StackSpec) -> list[dict]:
                 "max_concurrency": result.max_concurrency, "min_concurrency": result.concurrency,
                 "max_model_len": result.max_model_len, "fits": result.fits, "reason": result.reason,
                 "max_replicas": plan.max_replicas, "load_format": plan.load_format,
-                "engine_args": list(plan.engine_args),
+                "engine_args": plan.engine_args.argv() if plan.engine_args else [],
             })
     return rows
 
@@ -38,11 +37,12 @@ def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
     return out
 
 
-def build_report(spec: StackSpec) -> dict:
+def build_report(stack: StackPlan) -> dict:
     """The ``cost``, ``sizing``, ``warnings`` and ``routing`` sections of the plan."""
+    spec = stack.basis.spec
     return {
-        "cost": estimate_cost(spec).to_json(),
-        "sizing": sizing_rows(spec),
+        "cost": stack.cost.to_json(),
+        "sizing": sizing_rows(stack),
         "warnings": warnings(spec),
-        "routing": routing_rows(spec),
+        "routing": routing_rows(spec, stack.routes),
     }

@@ -120,7 +120,7 @@ def plan_routes(spec: StackSpec) -> list[ClusterRoutes]:
             for name, (cloud, region, served) in served_by_cluster(spec).items()]
 
 
-def routing_rows(spec: StackSpec) -> list[dict]:
+def routing_rows(spec: StackSpec, planned: tuple[ClusterRoutes, ...] | list[ClusterRoutes]) -> list[dict]:
     """The plan's Routing table: one row per distinct rule, with the clusters that carry it.
 
     Returns:
@@ -128,7 +128,7 @@ def routing_rows(spec: StackSpec) -> list[dict]:
         routing is disabled). ``canary`` is ``"<percent>% -> <revision>"`` or ``"-"``.
     """
     grouped: dict[tuple, dict] = {}
-    for routes in plan_routes(spec):
+    for routes in planned:
         for rule in routes.rules:
             key = (KINDS.index(rule.kind), rule.match(spec), rule.model)
             row = grouped.setdefault(key, {"clusters": [], "pools": []})

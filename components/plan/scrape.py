@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from components.plan import names
 from components.plan.gcp_shapes import rung_zones
-from components.plan.ladder import plan_ladder
+from components.plan.basis import PlanBasis
 from components.plan.recording import DCGM_JOB, RULE_INTERVAL_SECONDS
 from components.spec import StackSpec
 
@@ -48,18 +48,19 @@ def _ec2_sd(spec: StackSpec, port: int) -> list[dict]:
     return [{"region": r, "port": port, "filters": filters} for r in regions]
 
 
-def _gcp_zones(spec: StackSpec) -> list[str]:
+def _gcp_zones(basis: PlanBasis) -> list[str]:
+    spec = basis.spec
     zones: set[str] = set()
     for pool in spec.gcp.gpu_pools:
         region = spec.pool_region("gcp", pool)
-        for rung in plan_ladder(spec, "gcp", pool).rungs:
-            zones.update(rung_zones(spec, pool, rung, region, []) or [f"{region}-{s}" for s in DEFAULT_ZONE_SUFFIXES])
+        for rung in basis.ladder(pool.name).rungs:
+            zones.update(rung_zones(basis, pool, rung, region, []) or [f"{region}-{s}" for s in DEFAULT_ZONE_SUFFIXES])
     return sorted(zones)
 
 
-def _gce_sd(spec: StackSpec, project: str, port: int) -> list[dict]:
-    flt = f'(labels.managed-by = "gpuinfra") AND (labels.environment = "{spec.environment}")'
-    return [{"project": project, "zone": z, "port": port, "filter": flt} for z in _gcp_zones(spec)]
+def _gce_sd(basis: PlanBasis, project: str, port: int) -> list[dict]:
+    flt = f'(labels.managed-by = "gpuinfra") AND (labels.environment = "{basis.spec.environment}")'
+    return [{"project": project, "zone": z, "port": port, "filter": flt} for z in _gcp_zones(basis)]
 
 
 def has_vm_fleets(spec: StackSpec) -> bool:
@@ -67,16 +68,17 @@ def has_vm_fleets(spec: StackSpec) -> bool:
     return bool((spec.aws and spec.aws.mode == "vm") or (spec.gcp and spec.gcp.mode == "vm"))
 
 
-def scrape_config(spec: StackSpec, gcp_project: str = "GCP_PROJECT") -> dict:
+def scrape_config(basis: PlanBasis, gcp_project: str = "GCP_PROJECT") -> dict:
     """A complete ``prometheus.yml`` for the stack's VM fleets, loading the shared rule file.
 
     Args:
-        spec: The stack.
+        basis: The planned stack.
         gcp_project: Project of the GCE fleets (the ``gcp:project`` config; not part of the spec).
 
     Returns:
         The configuration; ``scrape_configs`` is empty when no cloud runs in VM mode.
     """
+    spec = basis.spec
     aws = bool(spec.aws and spec.aws.mode == "vm")
     gcp = bool(spec.gcp and spec.gcp.mode == "vm")
     jobs = []
@@ -86,7 +88,7 @@ def scrape_config(spec: StackSpec, gcp_project: str = "GCP_PROJECT") -> dict:
         if aws:
             entry["ec2_sd_configs"] = _ec2_sd(spec, port)
         if gcp:
-            entry["gce_sd_configs"] = _gce_sd(spec, gcp_project, port)
+            entry["gce_sd_configs"] = _gce_sd(basis, gcp_project, port)
         jobs.append(entry)
     return {"global": {"scrape_interval": "15s", "evaluation_interval": f"{RULE_INTERVAL_SECONDS}s",
                        "external_labels": {"environment": spec.environment}},

@@ -6,9 +6,9 @@ from typing import Literal
 
 from components.catalog import ModelArch, load_catalog
 from components.plan.candidates import TP_SIZES
-from components.plan.engine_args import engine_args
+from components.plan.engine_args import EngineArgs, engine_args
 from components.plan.fit import FitResult, fit, tp_problem
-from components.plan.ladder import plan_ladder
+from components.plan.ladder import LadderPlan, plan_ladder
 from components.spec import StackSpec
 from components.spec.models import ModelSpec
 
@@ -36,7 +36,8 @@ class ServingPlan:
     """Replicas the pool's ladder can host at maximum scale."""
     load_format: LoadFormat
     weights_gib: float
-    engine_args: tuple[str, ...]
+    engine_args: EngineArgs | None
+    """The sized vLLM arguments (None when the model does not fit the pool)."""
 
     @property
     def worst_fit(self) -> FitResult:
@@ -85,26 +86,29 @@ def _load_format(model: ModelSpec, weights_gib: float) -> LoadFormat:
     return "nvme-cache" if weights_gib > NVME_CACHE_ABOVE_GIB else "stream"
 
 
-def plan_model_on_pool(spec: StackSpec, model: ModelSpec, pool_name: str) -> ServingPlan:
-    """Size ``model`` on the pool ``pool_name`` and derive its engine arguments."""
+def plan_model_on_pool(spec: StackSpec, model: ModelSpec, pool_name: str, ladder: LadderPlan | None = None) -> ServingPlan:
+    """Size ``model`` on the pool ``pool_name`` (whose ladder ``plan_stack`` already planned) and derive its engine
+    arguments."""
     cloud, pool = spec.pool(pool_name)
+    ladder = ladder or plan_ladder(spec, cloud, pool)
     arch = model_arch(model)
     tp, results = _choose_tp(model, arch, cloud, list(pool.instance_types))
     failing = next((r for r in results if not r.fits), None)
     per_node = min(r.replicas_per_node for r in results)
     weights_gib = results[0].weights_gib_per_gpu * tp
-    args = () if failing else tuple(engine_args(
+    args = None if failing else engine_args(
         arch, min(results, key=lambda r: r.kv_tokens), served_model_name=model.name,
-        enable_prefix_caching=model.enable_prefix_caching))
+        enable_prefix_caching=model.enable_prefix_caching)
     reason = f"{failing.instance_type}: {failing.reason}" if failing else ""
     return ServingPlan(
         model=model.name, pool=pool.name, cloud=cloud, region=spec.pool_region(cloud, pool), tp=tp,
         fits=failing is None, reason=reason, fits_by_type=tuple(results), replicas_per_node=per_node,
-        max_replicas=plan_ladder(spec, cloud, pool).max_nodes * per_node,
+        max_replicas=ladder.max_nodes * per_node,
         load_format=_load_format(model, weights_gib), weights_gib=weights_gib, engine_args=args,
     )
 
 
-def plan_serving(spec: StackSpec) -> list[ServingPlan]:
-    """Every (model, pool) pair of the stack, in configuration order."""
-    return [plan_model_on_pool(spec, model, pool) for model in spec.models for pool in model.pools]
+def plan_serving(spec: StackSpec, ladders: dict[str, LadderPlan] | None = None) -> list[ServingPlan]:
+    """Every (model, pool) pair of the stack, in configuration order (``ladders``: pool name -> its ladder)."""
+    ladders = ladders or {}
+    return [plan_model_on_pool(spec, model, pool, ladders.get(pool)) for model in spec.models for pool in model.pools]

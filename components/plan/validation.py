@@ -1,8 +1,10 @@
 """Plan-time input checks that need region zone data: each raises ConfigError naming the key, before registration."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from components.catalog.versions import versions
-from components.plan.ladder import plan_ladder
+from components.plan.ladder import LadderPlan
 from components.plan.names import rung_name
 from components.spec import ConfigError, StackSpec
 from components.spec.errors import key_path
@@ -119,7 +121,7 @@ def check_kubernetes_version(spec: StackSpec) -> None:
 GKE_NODE_POOL_NAME_MAX, AUTONAME_SUFFIX = 40, 8
 
 
-def check_gke_names(spec: StackSpec) -> None:
+def check_gke_names(spec: StackSpec, ladders: Mapping[str, LadderPlan]) -> None:
     """Every GKE node pool name (``<pool>-<tier>`` plus Pulumi's suffix) fits GKE's 40-character limit.
 
     Raises:
@@ -128,7 +130,7 @@ def check_gke_names(spec: StackSpec) -> None:
     if spec.gcp is None or spec.gcp.mode != "gke":
         return
     for index, pool in enumerate(spec.gcp.gpu_pools):
-        longest = max((rung_name(pool.name, r.tier) for r in plan_ladder(spec, "gcp", pool).rungs), key=len)
+        longest = max((rung_name(pool.name, r.tier) for r in ladders[pool.name].rungs), key=len)
         if len(longest) + AUTONAME_SUFFIX > GKE_NODE_POOL_NAME_MAX:
             room = GKE_NODE_POOL_NAME_MAX - AUTONAME_SUFFIX - (len(longest) - len(pool.name))
             raise ConfigError(key_path(("gcp", "gpu_pools", index, "name")),
@@ -136,9 +138,10 @@ def check_gke_names(spec: StackSpec) -> None:
                               f"adds) longer than GKE's {GKE_NODE_POOL_NAME_MAX}; use at most {room} characters")
 
 
-def validate_plan_inputs(spec: StackSpec) -> None:
-    """Every zone-data and version check; call from ``plan_stack`` before anything is planned or registered."""
+def validate_plan_inputs(spec: StackSpec, ladders: Mapping[str, LadderPlan]) -> None:
+    """Every zone-data, version and name check; ``plan_stack`` runs it on the planned ladders, before anything
+    is registered."""
     check_aws_zones(spec)
     check_gcp_zones(spec)
     check_kubernetes_version(spec)
-    check_gke_names(spec)
+    check_gke_names(spec, ladders)

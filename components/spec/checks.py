@@ -1,4 +1,8 @@
-"""Checks across sections and against the catalog, each failing with the key path of the bad value."""
+"""Checks across sections and against the catalog, each failing with the key path of the bad value.
+
+Checks that need the planner (reservation shapes, replica capacity, routing coverage) live in
+``components.plan.checks`` and run inside ``plan_stack``, still before anything is registered.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,7 +11,6 @@ from components.catalog import load_catalog
 from components.spec.base import Cloud
 from components.spec.capacity import GpuPoolSpec
 from components.spec.errors import ConfigError, close_matches, key_path
-from components.spec.checks_serving import check_replica_capacity, check_routing
 from components.spec.stack import StackSpec
 
 
@@ -112,29 +115,15 @@ def _check_models(spec: StackSpec) -> None:
                 )
 
 
-def _check_gcp_shapes(spec: StackSpec) -> None:
-    """GCP specific reservations must match their consumers exactly (else GCE silently never uses them)."""
+def _check_gcp_bucket(spec: StackSpec) -> None:
     if spec.gcp is None:
         return
-    from components.plan.gcp_shapes import consumers, node_shape  # noqa: PLC0415 (plan imports spec)
-
     bucket = spec.gcp.weights_bucket
     if bucket.encryption == "kms" and not bucket.kms_key:
         raise ConfigError(key_path(("gcp", "weights_bucket", "kms_key")),
                           "is required with encryption 'kms' on GCP (an existing CMEK key: "
                           "projects/<p>/locations/<region>/keyRings/<ring>/cryptoKeys/<key>)")
-    for index, res in enumerate(spec.gcp.reservations):
-        loc = ("gcp", "reservations", index)
-        for pool in consumers(spec, res.name):
-            shape = node_shape(spec, pool, res.machine_type)
-            if res.local_ssd_count is not None and res.local_ssd_count != shape.local_ssd_count:
-                raise ConfigError(key_path((*loc, "local_ssd_count")),
-                                  f"{res.local_ssd_count} does not match the {shape.local_ssd_count} local SSDs "
-                                  f"{shape.machine_type} nodes of pool {pool.name!r} attach (omit it to use theirs)")
-            if pool.zones and res.zone not in pool.zones:
-                raise ConfigError(key_path((*loc, "zone")),
-                                  f"{res.zone!r} is outside the zones of pool {pool.name!r} ({', '.join(pool.zones)})")
-    
+
 
 def _check_reservation_counts(spec: StackSpec, cloud: Cloud) -> None:
     """A reservation holds the reserved nodes its pools pin to it (targeted launches beyond it never start)."""
@@ -178,11 +167,9 @@ def check_stack(spec: StackSpec) -> None:
     _check_reservations(spec, "aws")
     _check_reservations(spec, "gcp")
     _check_models(spec)
-    _check_gcp_shapes(spec)
+    _check_gcp_bucket(spec)
     for cloud in ("aws", "gcp"):
         _check_reservation_counts(spec, cloud)
     _check_vm_pools(spec)
     if spec.monitoring.provider == "gke-managed" and not (spec.gcp and spec.gcp.mode == "gke"):
         raise ConfigError(key_path(("monitoring", "provider")), "'gke-managed' needs a gcp section in gke mode")
-    check_replica_capacity(spec)
-    check_routing(spec)

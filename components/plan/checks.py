@@ -1,10 +1,14 @@
-"""Serving-layer checks: replica maxima against the pools' ladders, and the router's rules."""
+"""Checks that need the plan (run by ``plan_stack`` before anything registers): GCP reservation shapes, replica
+maxima against the pools' ladders, and the router's rules; each fails with the key path of the bad value."""
 from __future__ import annotations
 
 import re
 
+from components.plan.basis import PlanBasis
+from components.plan.gcp_shapes import consumers, node_shape
+from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
+from components.spec import StackSpec
 from components.spec.errors import ConfigError, close_matches, key_path
-from components.spec.stack import StackSpec
 
 
 def _unique(names: list[str], loc: tuple, what: str) -> None:
@@ -15,16 +19,14 @@ def _unique(names: list[str], loc: tuple, what: str) -> None:
         seen.add(name)
 
 
-def check_replica_capacity(spec: StackSpec) -> None:
+def check_replica_capacity(basis: PlanBasis) -> None:
     """A model's replica maximum plus its canary must fit the GPU pools' ladders (ServingPlan.max_replicas).
 
     Each pool runs the model's bounds clamped to what that pool hosts beside the canary, so the error is
     raised when the pools together cannot host ``replicas.max`` + canary, or one pool has no room left for
     a stable replica next to its canary.
     """
-    from components.plan.sizing import plan_serving  # noqa: PLC0415 (plan imports spec: load lazily)
-
-    plans = plan_serving(spec)
+    spec, plans = basis.spec, basis.serving
     for index, model in enumerate(spec.models):
         mine = [p for p in plans if p.model == model.name and p.fits]
         if not mine:
@@ -50,8 +52,6 @@ def check_routing(spec: StackSpec) -> None:
     routing = spec.serving.routing
     if not routing.enabled:
         return
-    from components.plan.routing import DEFAULT_CLIENT, ROUTER_ALIAS, served_by_cluster  # noqa: PLC0415
-
     loc = ("serving", "routing")
     routed = {m for _, _, served in served_by_cluster(spec).values() for m in served}
     if not routed:
@@ -101,8 +101,6 @@ def _check_routed_model(spec: StackSpec, loc: tuple, model: str, routed: set[str
 def _check_router_headers(routing, loc: tuple) -> None:
     """Each routing header means one thing: a shared name would make one rule shadow another."""
     keys = ("tier_header", "override_header", "user_header", "client_header")
-    from components.plan.routing import RESERVED_HEADERS  # noqa: PLC0415
-
     seen: dict[str, str] = {h: "set by the gateway" for h in RESERVED_HEADERS}
     for key in keys:
         name = getattr(routing, key).lower()
@@ -111,3 +109,28 @@ def _check_router_headers(routing, loc: tuple) -> None:
         if name in seen:
             raise ConfigError(key_path((*loc, key)), f"{name!r} is also {seen[name]}; use distinct headers")
         seen[name] = key
+
+
+def check_gcp_shapes(basis: PlanBasis) -> None:
+    """GCP specific reservations must match their consumers exactly (else GCE silently never uses them)."""
+    spec = basis.spec
+    if spec.gcp is None:
+        return
+    for index, res in enumerate(spec.gcp.reservations):
+        loc = ("gcp", "reservations", index)
+        for pool in consumers(spec, res.name):
+            shape = node_shape(basis, pool, res.machine_type)
+            if res.local_ssd_count is not None and res.local_ssd_count != shape.local_ssd_count:
+                raise ConfigError(key_path((*loc, "local_ssd_count")),
+                                  f"{res.local_ssd_count} does not match the {shape.local_ssd_count} local SSDs "
+                                  f"{shape.machine_type} nodes of pool {pool.name!r} attach (omit it to use theirs)")
+            if pool.zones and res.zone not in pool.zones:
+                raise ConfigError(key_path((*loc, "zone")),
+                                  f"{res.zone!r} is outside the zones of pool {pool.name!r} ({', '.join(pool.zones)})")
+
+
+def check_plan(basis: PlanBasis) -> None:
+    """Raise ``ConfigError`` for the first problem only the plan can see (run before anything registers)."""
+    check_gcp_shapes(basis)
+    check_replica_capacity(basis)
+    check_routing(basis.spec)

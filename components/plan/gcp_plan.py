@@ -1,0 +1,33 @@
+"""The GCP slice of the plan: per region the network, GKE cluster or VM fleet, pools with their ladders, reservations."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.plan.basis import PlanBasis
+
+
+@dataclass(frozen=True)
+class GcpPlan:
+    """What ``components.gcp.deploy`` renders.
+
+    Attributes:
+        project: The GCP project.
+        primary_region: Region of the weights bucket (``gcp.region``).
+        regions: Regions holding GCP GPU pools, in first-use order.
+    """
+
+    project: str
+    primary_region: str
+    regions: tuple[str, ...]
+
+
+def plan_gcp(basis: PlanBasis) -> GcpPlan:
+    """Plan the ``gcp`` section."""
+    spec = basis.spec
+    assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
+    regions: list[str] = []
+    for pool in spec.gcp.gpu_pools:
+        region = spec.pool_region("gcp", pool)
+        if region not in regions:
+            regions.append(region)
+    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(regions))
