@@ -1,9 +1,10 @@
-"""The program's steps under Pulumi: read the CLI's config, validate it, build each cloud and the serving layer."""
+"""The program's steps under Pulumi: read the CLI's config, validate it, plan once, build each cloud and the serving layer."""
 from __future__ import annotations
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.plan.stack import StackPlan, plan_stack
 from components.spec import StackSpec, load_stack_spec
 
 
@@ -21,23 +22,36 @@ def load_spec() -> StackSpec:
     return load_stack_spec(config, secret_keys)
 
 
-def build(spec: StackSpec) -> None:
-    """Create every component the spec asks for and export the stack outputs."""
-    from components.plan.cost import estimate_cost  # noqa: PLC0415
+_PLANNED: list[StackPlan] = []
 
+
+def last_plan() -> StackPlan | None:
+    """The plan the latest ``build`` in this process rendered (the offline report reads it), or None."""
+    return _PLANNED[-1] if _PLANNED else None
+
+
+def plan(spec: StackSpec) -> StackPlan:
+    """Plan the stack once (raises ConfigError before anything is registered) and remember it for the report."""
+    _PLANNED.clear()
+    stack = plan_stack(spec)
+    _PLANNED.append(stack)
+    return stack
+
+
+def build(stack: StackPlan) -> None:
+    """Create every component the plan holds and export the stack outputs."""
     targets = []
-    if spec.aws is not None:
+    if stack.aws is not None:
         from components.aws.deploy import deploy_aws  # noqa: PLC0415
 
-        targets += deploy_aws(spec)
-    if spec.gcp is not None:
+        targets += deploy_aws(stack)
+    if stack.gcp is not None:
         from components.gcp.deploy import deploy_gcp  # noqa: PLC0415
 
-        targets += deploy_gcp(spec)
+        targets += deploy_gcp(stack)
     if targets:
         from components.k8s.deploy import deploy_serving  # noqa: PLC0415
 
-        deploy_serving(spec, targets)
-    cost = estimate_cost(spec)
-    pulumi.export("environment", spec.environment)
-    pulumi.export("monthly_cost_usd", {k: round(v, 2) for k, v in vars(cost.monthly).items()})
+        deploy_serving(stack, targets)
+    pulumi.export("environment", stack.environment)
+    pulumi.export("monthly_cost_usd", {k: round(v, 2) for k, v in vars(stack.cost.monthly).items()})

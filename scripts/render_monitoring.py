@@ -18,9 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import typer  # noqa: E402
 import yaml  # noqa: E402
 
-from components.plan.alerts import rule_file  # noqa: E402
-from components.plan.dashboards import dashboards  # noqa: E402
 from components.plan.scrape import RULES_FILE, has_vm_fleets, scrape_config  # noqa: E402
+from components.plan.stack import plan_stack  # noqa: E402
 from components.preview.config import load_raw_config, read_project, stack_file  # noqa: E402
 from components.spec import ConfigError, load_stack_spec  # noqa: E402
 from components.preview.config import encode_stack_config  # noqa: E402
@@ -32,13 +31,15 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def render(raw: dict, out: Path, gcp_project: Optional[str] = None) -> list[Path]:
     """Write the files for one stack's raw ``config:`` mapping into ``out``; return the paths written."""
     spec = load_stack_spec(*encode_stack_config("gpuinfra", raw))
+    stack = plan_stack(spec)
     project = gcp_project or str(raw.get("gcp:project") or "GCP_PROJECT")
     out.mkdir(parents=True, exist_ok=True)
-    files = {out / RULES_FILE: yaml.safe_dump(rule_file(spec), sort_keys=False, width=1000)}
-    for stem, board in dashboards(spec).items():
+    rules = {"groups": list(stack.monitoring.rule_groups)}
+    files = {out / RULES_FILE: yaml.safe_dump(rules, sort_keys=False, width=1000)}
+    for stem, board in stack.monitoring.dashboards.items():
         files[out / "dashboards" / f"gpuinfra-{stem}.json"] = json.dumps(board, indent=2, sort_keys=True) + "\n"
     if has_vm_fleets(spec):
-        files[out / "prometheus.yml"] = yaml.safe_dump(scrape_config(spec, project), sort_keys=False, width=1000)
+        files[out / "prometheus.yml"] = yaml.safe_dump(scrape_config(stack.basis, project), sort_keys=False, width=1000)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -13,8 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from components.plan.validation import validate_plan_inputs  # noqa: E402
-from components.program import build, load_spec  # noqa: E402
+from components.program import build, load_spec, plan  # noqa: E402
 from components.spec import ConfigError  # noqa: E402
 
 EXIT_CONFIG, EXIT_INTERNAL = 2, 3
@@ -28,16 +27,15 @@ def _internal(exc: BaseException) -> None:
 
 
 try:
-    spec = load_spec()
-    validate_plan_inputs(spec)  # zone data checks; moves into plan_stack when it exists
+    stack = plan(load_spec())  # validation and every plan-time check: nothing is registered yet
 except ConfigError as exc:
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(EXIT_CONFIG)
 except Exception as exc:  # noqa: BLE001 an unexpected exception is a bug, never dressed as bad input
     _internal(exc)
 try:
-    build(spec)
-except ConfigError as exc:  # a planner check raised late: still the user's input, named by key
+    build(stack)
+except ConfigError as exc:  # a check raised while rendering: still the user's input, named by key
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(EXIT_CONFIG)
 except Exception as exc:  # noqa: BLE001

@@ -12,7 +12,8 @@ from components.aws.weights_access import WeightsAccess, WeightsAccessArgs
 from components.aws.weights_bucket import S3WeightsBucket, S3WeightsBucketArgs
 from components.k8s.target import ClusterTarget
 from components.plan import names
-from components.plan.ladder import LadderPlan, plan_ladder
+from components.plan.ladder import LadderPlan
+from components.plan.stack import StackPlan
 from components.plan.tags import cost_tags
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -57,9 +58,10 @@ def _watchdog(spec: StackSpec, region: str, provider: aws.Provider) -> None:
                      opts=pulumi.ResourceOptions(provider=provider))
 
 
-def _eks_region(spec: StackSpec, region: str, provider: aws.Provider, network: AwsNetwork,
+def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: AwsNetwork,
                 bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> ClusterTarget:
     """Cluster, GPU node groups, autoscaler and weight readers of one region."""
+    spec = stack.basis.spec
     assert spec.aws is not None
     name = names.cluster_name(spec.environment, "aws", region)
     tags = cost_tags(spec)
@@ -67,7 +69,7 @@ def _eks_region(spec: StackSpec, region: str, provider: aws.Provider, network: A
         region=region, spec=spec.aws.eks, subnet_ids=list(network.private_subnet_ids_by_az.values()),
         provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags))
     pools = _pools(spec, region)
-    ladders: list[LadderPlan] = [plan_ladder(spec, "aws", p) for p in pools]
+    ladders: list[LadderPlan] = [stack.ladders[p.name] for p in pools]
     node_opts = pulumi.ResourceOptions(depends_on=cluster.addons)
     groups = []
     for pool, ladder in zip(pools, ladders):
@@ -94,20 +96,22 @@ def _eks_region(spec: StackSpec, region: str, provider: aws.Provider, network: A
         ready=(*groups, *cluster.addons, *[r.association for r in readers]))
 
 
-def _vm_region(spec: StackSpec, region: str, provider: aws.Provider, network: AwsNetwork,
+def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: AwsNetwork,
                bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> None:
     """VM-mode serving fleets of one region (the capacity components)."""
+    spec = stack.basis.spec
     from components.aws.vm_fleet import VmServingFleet, VmServingFleetArgs  # noqa: PLC0415 (capacity work)
 
     VmServingFleet(f"serving-{region}", VmServingFleetArgs(
-        spec=spec, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+        spec=spec, basis=stack.basis, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
         private_subnet_ids_by_az=network.private_subnet_ids_by_az, bucket_name=bucket.bucket_name,
         bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations),
         opts=pulumi.ResourceOptions(provider=provider))
 
 
-def deploy_aws(spec: StackSpec) -> list[ClusterTarget]:
+def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
     """Create the aws resources of the stack; returns the Kubernetes clusters for the serving layer."""
+    spec = stack.basis.spec
     assert spec.aws is not None
     targets: list[ClusterTarget] = []
     bucket: S3WeightsBucket | None = None
@@ -126,7 +130,7 @@ def deploy_aws(spec: StackSpec) -> list[ClusterTarget]:
         reservations = _reservations(spec, region, provider)
         _watchdog(spec, region, provider)
         if eks:
-            targets.append(_eks_region(spec, region, provider, network, bucket, reservations))
+            targets.append(_eks_region(stack, region, provider, network, bucket, reservations))
         else:
-            _vm_region(spec, region, provider, network, bucket, reservations)
+            _vm_region(stack, region, provider, network, bucket, reservations)
     return targets

@@ -15,8 +15,7 @@ from components.catalog.versions import image, vllm_image
 from components.plan import names
 from components.plan.aws_policies import reader_policy
 from components.plan.bootstrap import DRAIN_SECONDS, METRICS_NAMESPACE, VmBootstrap, health_check_grace_seconds, vm_cloud_init
-from components.plan.ladder import plan_ladder
-from components.plan.sizing import plan_model_on_pool
+from components.plan.basis import PlanBasis
 from components.plan.tags import cost_tags
 from components.secrets import vllm_api_key
 from components.spec import ConfigError, StackSpec
@@ -38,6 +37,7 @@ class VmServingFleetArgs:
     """
 
     spec: StackSpec
+    basis: PlanBasis
     region: str
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
@@ -201,7 +201,7 @@ class VmServingFleet(pulumi.ComponentResource):
         """Target group, listener, instance profile, launch template(s) and Auto Scaling group(s) of one pool."""
         args, spec = self._args, self._args.spec
         model = next(m for m in spec.models if pool.name in m.pools)
-        plan = plan_model_on_pool(spec, model, pool.name)
+        plan = args.basis.serving_plan(model.name, pool.name)
         tags = cost_tags(spec, model=model.name, auto_shutdown=spec.environment != "prod")
         prefix = names.model_prefix(model.name, model.revision)
         target = self._create_target(pool, lb)
@@ -210,7 +210,7 @@ class VmServingFleet(pulumi.ComponentResource):
             cloud="aws", model=model.name, weights_uri=f"s3://{v[0]}/{prefix}", engine_args=plan.engine_args,
             vllm_image=vllm_image(spec.serving.vllm_version), dcgm_exporter_image=image("dcgm_exporter"),
             node_exporter_image=image("node_exporter"), api_key_secret=v[1], region=args.region)))
-        ladder = plan_ladder(spec, "aws", pool)
+        ladder = args.basis.ladder(pool.name)
 
         def template(key: str, **extra: Any) -> GpuLaunchTemplate:
             return GpuLaunchTemplate(f"{self._name}-{key}", GpuLaunchTemplateArgs(

@@ -15,7 +15,7 @@ from components.gcp.weights_bucket import GcsWeightsBucket, GcsWeightsBucketArgs
 from components.k8s.target import ClusterTarget
 from components.plan import names
 from components.plan.gcp_shapes import node_shape, reservation_shape, rung_zones
-from components.plan.ladder import plan_ladder
+from components.plan.stack import StackPlan
 from components.plan.tags import cost_labels
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -40,11 +40,11 @@ def _zones(provider: gcp.Provider, region: str) -> list[str]:
     return sorted(gcp.compute.get_zones(region=region, status="UP", opts=pulumi.InvokeOptions(provider=provider)).names)
 
 
-def _reservations(spec: StackSpec, providers: dict[str, gcp.Provider]) -> dict[str, GpuReservation]:
-    out = {}
+def _reservations(stack: StackPlan, providers: dict[str, gcp.Provider]) -> dict[str, GpuReservation]:
+    spec, out = stack.basis.spec, {}
     for res in spec.gcp.reservations:
         region = res.zone.rsplit("-", 1)[0]
-        out[res.name] = GpuReservation(res.name, GpuReservationArgs(spec=res, shape=reservation_shape(spec, res),
+        out[res.name] = GpuReservation(res.name, GpuReservationArgs(spec=res, shape=reservation_shape(stack.basis, res),
                                                                     provider=providers[region]))
     return out
 
@@ -62,9 +62,10 @@ def _bucket(spec: StackSpec, project: str, provider: gcp.Provider) -> GcsWeights
         spec=spec.gcp.weights_bucket, models=models, provider=provider, labels=cost_labels(spec)))
 
 
-def _gke_region(spec: StackSpec, project: str, region: str, provider: gcp.Provider, network: GcpNetwork,
+def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provider, network: GcpNetwork,
                 bucket: GcsWeightsBucket, reservations: dict[str, GpuReservation]) -> ClusterTarget:
     """One regional cluster with a node pool per rung of each pool of the region, and weights access."""
+    spec = stack.basis.spec
     name = names.cluster_name(spec.environment, "gcp", region)
     zones = _zones(provider, region)
     cluster = GkeCluster(name, GkeClusterArgs(
@@ -72,7 +73,7 @@ def _gke_region(spec: StackSpec, project: str, region: str, provider: gcp.Provid
         pods_range=network.pods_range, services_range=network.services_range, zones=zones, provider=provider,
         labels=cost_labels(spec)))
     pools = [p for p in spec.gcp.gpu_pools if spec.pool_region("gcp", p) == region]
-    node_pools = [_gke_pool(spec, pool, region, zones, cluster, provider, reservations) for pool in pools]
+    node_pools = [_gke_pool(stack, pool, region, zones, cluster, provider, reservations) for pool in pools]
     served = {m.name for m in spec.models if {p.name for p in pools} & set(m.pools)}
     access = GkeWeightsAccess(f"{name}-weights", GkeWeightsAccessArgs(
         project=project, namespace=spec.serving.namespace, cluster=cluster.cluster, provider=provider,
@@ -83,34 +84,35 @@ def _gke_region(spec: StackSpec, project: str, region: str, provider: gcp.Provid
                          reader_annotations=access.annotations)
 
 
-def _gke_pool(spec: StackSpec, pool: GpuPoolSpec, region: str, zones: list[str], cluster: GkeCluster,
+def _gke_pool(stack: StackPlan, pool: GpuPoolSpec, region: str, zones: list[str], cluster: GkeCluster,
               provider: gcp.Provider, reservations: dict[str, GpuReservation]) -> GkeGpuNodePool:
-    ladder = plan_ladder(spec, "gcp", pool)
+    spec, ladder = stack.basis.spec, stack.ladders[pool.name]
     gpu = load_catalog().instance("gcp", pool.instance_types[0]).gpu.name
     return GkeGpuNodePool(pool.name, GkeGpuNodePoolArgs(
-        pool=pool, ladder=ladder, shape=node_shape(spec, pool), gpu=gpu, cluster_id=cluster.cluster.id,
-        region=region, zones={r.tier: rung_zones(spec, pool, r, region, zones) for r in ladder.rungs},
+        pool=pool, ladder=ladder, shape=node_shape(stack.basis, pool), gpu=gpu, cluster_id=cluster.cluster.id,
+        region=region, zones={r.tier: rung_zones(stack.basis, pool, r, region, zones) for r in ladder.rungs},
         service_account_email=cluster.node_service_account_email, provider=provider, labels=cost_labels(spec),
         depends_on=[reservations[r] for r in {pool.capacity.reservation} if r in reservations]),
         opts=pulumi.ResourceOptions(depends_on=[cluster.system_pool]))
 
 
-def deploy_gcp(spec: StackSpec) -> list[ClusterTarget]:
+def deploy_gcp(stack: StackPlan) -> list[ClusterTarget]:
     """Create the GCP resources of the stack; returns the GKE clusters for the serving layer (none in VM mode)."""
+    spec = stack.basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
     project, regions = spec.gcp.project, gcp_regions(spec)
     providers = _providers(spec, project, list(dict.fromkeys([spec.gcp.region, *regions])))
-    reservations = _reservations(spec, providers)
+    reservations = _reservations(stack, providers)
     bucket = _bucket(spec, project, providers[spec.gcp.region])
     targets = []
     for region in regions:
         network = GcpNetwork(f"vpc-{region}", GcpNetworkArgs(region=region, spec=spec.gcp.network,
                                                               provider=providers[region]))
         if spec.gcp.mode == "gke":
-            targets.append(_gke_region(spec, project, region, providers[region], network, bucket, reservations))
+            targets.append(_gke_region(stack, project, region, providers[region], network, bucket, reservations))
         else:
             VmServingFleet(f"serving-{region}", VmServingFleetArgs(
-                spec=spec, region=region, project=project, bucket=bucket_name(spec, project), network_id=network.network_id,
+                spec=spec, basis=stack.basis, region=region, project=project, bucket=bucket_name(spec, project), network_id=network.network_id,
                 subnet_self_link=network.subnet_self_link, subnet_cidr=network.subnet_cidr,
                 provider=providers[region], reservations=reservations), opts=pulumi.ResourceOptions(depends_on=[bucket]))
     return targets

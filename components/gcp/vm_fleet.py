@@ -12,8 +12,7 @@ from components.gcp.instance_group import GpuInstanceGroup, GpuInstanceGroupArgs
 from components.plan import gcp_access, names
 from components.plan.bootstrap import DRAIN_SECONDS, VmBootstrap, health_check_grace_seconds, vm_startup_script
 from components.plan.gcp_shapes import gcp_version, node_shape, rung_zones, service_account_id
-from components.plan.ladder import plan_ladder
-from components.plan.sizing import plan_model_on_pool
+from components.plan.basis import PlanBasis
 from components.plan.tags import cost_labels
 from components.secrets import vllm_api_key
 from components.spec import StackSpec
@@ -32,6 +31,7 @@ class VmServingFleetArgs:
     """
 
     spec: StackSpec
+    basis: PlanBasis
     region: str
     project: str
     bucket: str
@@ -127,8 +127,8 @@ class VmServingFleet(pulumi.ComponentResource):
                      dlvm_image: str) -> GpuInstanceGroup:
         a, spec = self._args, self._args.spec
         model = pool_model(spec, pool)
-        plan = plan_model_on_pool(spec, model, pool.name)
-        ladder = plan_ladder(spec, "gcp", pool)
+        plan = a.basis.serving_plan(model.name, pool.name)
+        ladder = a.basis.ladder(pool.name)
         available = gcp.compute.get_zones(region=a.region, status="UP", opts=pulumi.InvokeOptions(provider=a.provider)).names
         script = vm_startup_script(VmBootstrap(
             cloud="gcp", model=model.name, weights_uri=f"gs://{a.bucket}/{names.model_prefix(model.name, model.revision)}",
@@ -136,8 +136,8 @@ class VmServingFleet(pulumi.ComponentResource):
             node_exporter_image=image("node_exporter"), api_key_secret=self.api_key_secret, region=a.region))
         account = self._create_identity(pool, model, secret)
         return GpuInstanceGroup(pool.name, GpuInstanceGroupArgs(
-            pool=pool, ladder=ladder, shape=node_shape(spec, pool),
-            zones={r.tier: rung_zones(spec, pool, r, a.region, list(available)) for r in ladder.rungs},
+            pool=pool, ladder=ladder, shape=node_shape(a.basis, pool),
+            zones={r.tier: rung_zones(a.basis, pool, r, a.region, list(available)) for r in ladder.rungs},
             image=dlvm_image, subnetwork=a.subnet_self_link, service_account_email=account.email, startup_script=script,
             autoheal_health_check=heal_check.id, initial_delay_seconds=health_check_grace_seconds(plan.weights_gib),
             queue_target=model.autoscaling.queue_depth_target, model=model.name, provider=a.provider,

@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import pulumi
 
-from components.k8s.manifests.workload_plan import WorkloadPlan, plan_workloads
+from components.plan.stack import StackPlan
+from components.plan.workloads import WorkloadPlan
 from components.k8s.serving_cluster import ServingCluster, ServingClusterArgs
 from components.k8s.target import ClusterTarget
 from components.k8s.vllm_service import VllmService, VllmServiceArgs
 from components.spec import StackSpec
 
 
-def _monitoring(spec: StackSpec, target: ClusterTarget):
+def _monitoring(stack: StackPlan, target: ClusterTarget):
     """The cluster's GpuMonitoring (created before the services, which scrape through it), or None."""
-    if not spec.monitoring.enabled:
+    if not stack.monitoring.enabled:
         return None
     from components.k8s.monitoring import deploy_monitoring  # noqa: PLC0415 (the monitoring engineer's module)
 
-    return deploy_monitoring(spec, target)
+    return deploy_monitoring(stack.basis.spec, stack.monitoring, target)
 
 
 def _services(spec: StackSpec, target: ClusterTarget, cluster: ServingCluster, monitoring,
@@ -32,24 +33,24 @@ def _services(spec: StackSpec, target: ClusterTarget, cluster: ServingCluster, m
     return services
 
 
-def _router(spec: StackSpec, target: ClusterTarget, services: list[VllmService], monitoring) -> None:
+def _router(stack: StackPlan, target: ClusterTarget, services: list[VllmService], monitoring) -> None:
     """The cluster's ModelRouter in front of its services (``serving.routing.enabled``; see components/k8s/router.py)."""
     from components.k8s.router import ModelRouter, ModelRouterArgs  # noqa: PLC0415 (the router engineer's module)
-    from components.plan.routing import plan_routes  # noqa: PLC0415
-
-    routes = next((r for r in plan_routes(spec) if r.cluster == target.name), None)
+    planned = stack.cluster(target.name)
+    routes = planned.routes if planned else None
     if routes is None:
         return
+    spec = stack.basis.spec
     ModelRouter(f"{target.name}-router", ModelRouterArgs(spec=spec, target=target, routes=routes, services=services,
                                                          monitoring=monitoring),
                 pulumi.ResourceOptions(providers=[target.provider]))
 
 
-def deploy_serving(spec: StackSpec, targets: list[ClusterTarget]) -> dict[str, list[VllmService]]:
+def deploy_serving(stack: StackPlan, targets: list[ClusterTarget]) -> dict[str, list[VllmService]]:
     """Deploy monitoring, GPU software, KEDA and the vLLM services on each cluster target.
 
     Args:
-        spec: The validated stack (replica maxima were checked against the pools at load time).
+        stack: The plan (replica maxima were checked against the pools' ladders while planning).
         targets: Clusters from deploy_aws / deploy_gcp.
 
     Returns:
@@ -57,8 +58,10 @@ def deploy_serving(spec: StackSpec, targets: list[ClusterTarget]) -> dict[str, l
     """
     out: dict[str, list[VllmService]] = {}
     for target in targets:
-        monitoring = _monitoring(spec, target)
-        workloads = plan_workloads(spec, target.pools)
+        spec = stack.basis.spec
+        monitoring = _monitoring(stack, target)
+        planned = stack.cluster(target.name)
+        workloads = list(planned.workloads) if planned else []
         if not workloads:
             continue
         cluster = ServingCluster(
@@ -68,5 +71,5 @@ def deploy_serving(spec: StackSpec, targets: list[ClusterTarget]) -> dict[str, l
                                managed_prometheus=bool(monitoring and monitoring.managed)),
             pulumi.ResourceOptions(providers=[target.provider]))
         out[target.name] = _services(spec, target, cluster, monitoring, workloads)
-        _router(spec, target, out[target.name], monitoring)
+        _router(stack, target, out[target.name], monitoring)
     return out

@@ -10,8 +10,7 @@ import pulumi_kubernetes as k8s
 from components.catalog.versions import chart
 from components.k8s import monitoring_values as mv
 from components.k8s.target import ClusterTarget
-from components.plan.alerts import rule_groups
-from components.plan.dashboards import dashboards
+from components.plan.monitoring import MonitoringPlan
 from components.secrets import grafana_admin_password
 from components.spec import StackSpec
 
@@ -25,6 +24,7 @@ class GpuMonitoringArgs:
     """What one cluster's monitoring needs."""
 
     spec: StackSpec
+    plan: MonitoringPlan
     target: ClusterTarget
 
 
@@ -47,6 +47,7 @@ class GpuMonitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, {}, opts)
         self._name, self._spec, self._target = name, args.spec, args.target
+        self._args_plan = args.plan
         self.namespace = mv.NAMESPACE
         self.service_monitor_labels = dict(mv.SELECTOR_LABELS)
         self.managed = args.spec.monitoring.provider == "gke-managed" and args.target.cloud == "gcp"
@@ -97,7 +98,7 @@ class GpuMonitoring(pulumi.ComponentResource):
         return k8s.apiextensions.CustomResource(
             f"{self._name}-rules", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
             metadata={"name": "gpuinfra", "namespace": mv.NAMESPACE, "labels": dict(mv.SELECTOR_LABELS)},
-            spec={"groups": rule_groups(self._spec)}, opts=self._child(self.operator))
+            spec={"groups": list(self._args_plan.rule_groups)}, opts=self._child(self.operator))
 
     def _create_dashboards(self) -> list[k8s.core.v1.ConfigMap]:
         return [k8s.core.v1.ConfigMap(
@@ -105,16 +106,16 @@ class GpuMonitoring(pulumi.ComponentResource):
             metadata={"name": f"gpuinfra-dashboard-{stem}", "namespace": mv.NAMESPACE,
                       "labels": {"grafana_dashboard": "1"}},
             data={f"gpuinfra-{stem}.json": json.dumps(board, sort_keys=True)}, opts=self._child(self.operator))
-            for stem, board in dashboards(self._spec).items()]
+            for stem, board in self._args_plan.dashboards.items()]
 
     def _create_cluster_rules(self) -> k8s.apiextensions.CustomResource:
         # ClusterRules (not namespaced Rules): managed DCGM metrics live outside the serving namespace.
         return k8s.apiextensions.CustomResource(
             f"{self._name}-rules", api_version="monitoring.googleapis.com/v1", kind="ClusterRules",
-            metadata={"name": "gpuinfra"}, spec={"groups": rule_groups(self._spec)}, opts=self._child())
+            metadata={"name": "gpuinfra"}, spec={"groups": list(self._args_plan.rule_groups)}, opts=self._child())
 
 
-def deploy_monitoring(spec: StackSpec, target: ClusterTarget) -> GpuMonitoring:
+def deploy_monitoring(spec: StackSpec, plan: MonitoringPlan, target: ClusterTarget) -> GpuMonitoring:
     """Monitoring of one cluster, on that cluster's Kubernetes provider.
 
     Args:
@@ -125,5 +126,5 @@ def deploy_monitoring(spec: StackSpec, target: ClusterTarget) -> GpuMonitoring:
         The component; ServiceMonitors of the serving layer carry ``service_monitor_labels`` and depend on
         ``operator``.
     """
-    return GpuMonitoring(f"{target.name}-monitoring", GpuMonitoringArgs(spec, target),
+    return GpuMonitoring(f"{target.name}-monitoring", GpuMonitoringArgs(spec, plan, target),
                          pulumi.ResourceOptions(providers=[target.provider]))

@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.k8s.manifests import access, autoscaling, workload
 from components.k8s.manifests.names import common_labels, workload_name
-from components.k8s.manifests.workload_plan import WorkloadPlan
+from components.plan.workloads import WorkloadPlan
 from components.k8s.serving_cluster import ServingCluster
 from components.k8s.target import ClusterTarget
 from components.plan.scheduling import serving_service_account

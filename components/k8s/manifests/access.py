@@ -5,7 +5,7 @@ from components.k8s.manifests.names import (
     GATEWAY, LABEL_MODEL, MODEL_HEADER, PORT_NAME, SERVING_PORT, common_labels, selector_labels, service_name,
     workload_name,
 )
-from components.k8s.manifests.workload_plan import WorkloadPlan
+from components.plan.workloads import WorkloadPlan
 from components.plan.scheduling import LABEL_POOL
 from components.spec.serving import ServingSpec
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from components.k8s.manifests.names import common_labels, workload_name
-from components.k8s.manifests.workload_plan import WorkloadPlan
+from components.plan.workloads import WorkloadPlan
 from components.spec.models import AutoscalingSpec
 
 METRIC = "vllm:num_requests_waiting"

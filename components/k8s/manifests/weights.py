@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from components.catalog.versions import image
-from components.k8s.manifests.workload_plan import WorkloadPlan
+from components.plan.engine_args import EngineArgs
+from components.plan.workloads import WorkloadPlan
 from components.plan.names import model_prefix
 from components.plan.storage import NVME_MOUNT
 
@@ -39,18 +40,12 @@ def local_path(w: WorkloadPlan) -> str:
     return f"{NVME_MOUNT}/models/{w.model}/{w.revision}"
 
 
-def model_args(w: WorkloadPlan) -> list[str]:
-    """The planned engine args with ``--model`` pointing at the local copy or the bucket (streamer)."""
-    args = list(w.engine_args)
-    index = args.index("--model") + 1
+def model_args(w: WorkloadPlan) -> EngineArgs:
+    """The planned engine args with ``model`` pointing at the local copy or the bucket (streamer)."""
     if w.load_format == "nvme-cache":
-        args[index] = local_path(w)
-        return args
-    args[index] = bucket_uri(w)
-    args += ["--load-format", "runai_streamer"]
-    if w.tp > 1:
-        args += ["--model-loader-extra-config", '{"distributed":true}']
-    return args
+        return w.engine_args.with_(model=local_path(w))
+    return w.engine_args.with_(model=bucket_uri(w), load_format="runai_streamer",
+                               model_loader_extra_config='{"distributed":true}' if w.tp > 1 else None)
 
 
 def cache_volume(w: WorkloadPlan) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from components.k8s.manifests.names import PORT_NAME, SERVING_PORT, common_labels, selector_labels, workload_name
 from components.k8s.manifests.weights import BUCKET_ENV, PULL_POLICY, RUN_AS, init_containers, model_args, weight_volumes
-from components.k8s.manifests.workload_plan import WorkloadPlan
+from components.plan.workloads import WorkloadPlan
 from components.plan.scheduling import GPU_TAINT, LABEL_POOL, serving_service_account
 from components.plan.storage import NVME_MOUNT
 
@@ -45,10 +45,8 @@ def _env(w: WorkloadPlan, bucket: object) -> list[dict]:
 
 
 def _args(w: WorkloadPlan) -> list[str]:
-    args = [*model_args(w), "--port", str(SERVING_PORT)]
-    if w.grace.shutdown_timeout_flag:
-        args += ["--shutdown-timeout", str(w.grace.drain_seconds)]
-    return args
+    drain = w.grace.drain_seconds if w.grace.shutdown_timeout_flag else None
+    return model_args(w).with_(port=SERVING_PORT, shutdown_timeout=drain).argv()
 
 
 def _resources(w: WorkloadPlan) -> dict:
