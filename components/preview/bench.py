@@ -26,6 +26,13 @@ FLOOR_CODE = (
 )
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Writes repeated values out in full: stack files refuse YAML anchors and aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 @dataclass
 class Sample:
     """One finished child process."""
@@ -148,7 +155,7 @@ def bench_scale(root: Path, stack: str, base: tuple[float, int], args: argparse.
 
     source = stack_file(read_project(project_dir), stack)
     variant = workdir / f"Pulumi.{stack}-x{SCALE}.yaml"
-    variant.write_text(yaml.safe_dump(scaled_config(source, SCALE), sort_keys=False))
+    variant.write_text(yaml.dump(scaled_config(source, SCALE), Dumper=_NoAliases, sort_keys=False))
     modules = workdir / f"modules-{stack}-x{SCALE}.txt"
     try:
         measure_plan(root, stack, _with_runs(args, 1), "--config-file", str(variant), "--dump-modules", str(modules))
@@ -163,6 +170,23 @@ def bench_scale(root: Path, stack: str, base: tuple[float, int], args: argparse.
         ratio = "n/a"  # no resources, or the 1x time beyond import is within noise (<= 0)
     print(f"scale ({stack} x{SCALE}): resources {base[1]} -> {resources}, time beyond import "
           f"{base[0]:.2f} s -> {beyond:.2f} s, per-resource ratio {ratio}   (<= 1 ~ linear or better)")
+
+
+def report_plan_calls(root: Path, stacks: list[str]) -> None:
+    """Print planner calls per plan of each stack (a child process each) and the lines under ``components/``."""
+    from components.preview.plan_calls import COUNTED, component_lines  # noqa: PLC0415
+
+    print("planner calls per offline plan (each decision made once: plan_stack = 1):")
+    print("  " + "stack".ljust(10) + "".join(name.rjust(20) for name in COUNTED))
+    for stack in stacks:
+        out = subprocess.run([sys.executable, "-m", "components.preview.plan_calls", str(root), stack], cwd=root,
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            print(f"  {stack}: plan failed ({out.stderr.strip().splitlines()[-1:]})")
+            continue
+        counts = json.loads(out.stdout)
+        print("  " + stack.ljust(10) + "".join(str(counts[name]).rjust(20) for name in COUNTED))
+    print(f"lines of Python under components/: {component_lines(root)}")
 
 
 def _with_runs(args: argparse.Namespace, runs: int) -> argparse.Namespace:
@@ -190,6 +214,7 @@ def main(argv: list[str] | None, root: Path) -> int:
 
     project = read_project(Path(args.project_dir) if args.project_dir else root)
     stacks = args.stacks.split(",") if args.stacks else list_stacks(project)
+    report_plan_calls(root, stacks)
     results: dict[str, tuple[float, int] | None] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for stack in stacks:

@@ -14,8 +14,8 @@ SECTION_KEYS = ("cost", "sizing", "warnings", "routing", "violations")
 def build_sections(run: PlanRun) -> dict[str, Any]:
     """Build the report sections for a finished run.
 
-    Calls, in order: ``components.spec.load_stack_spec(config, secret_keys) -> spec``,
-    ``components.plan.report.build_report(spec) -> {cost, sizing, warnings, routing}`` and
+    Reads the ``StackPlan`` the program itself planned and rendered (``components.program.last_plan()``), then
+    calls ``components.plan.report.build_report(plan) -> {cost, sizing, warnings, routing}`` and
     ``policies.rules.evaluate(spec, resources, report) -> [violation]`` where ``resources`` is the JSON
     contract list ``[{type, name, parent, inputs, options}]``. The modules are imported here, lazily,
     so that a missing module fails the plan loudly rather than at import of the preview library.
@@ -27,11 +27,14 @@ def build_sections(run: PlanRun) -> dict[str, Any]:
         ``{"cost", "sizing", "warnings", "routing", "violations"}``.
     """
     from components.plan.report import build_report
-    from components.spec import load_stack_spec
+    from components.program import last_plan
     from policies.rules import evaluate
 
-    spec = load_stack_spec(run.config, run.secret_keys)
-    report = build_report(spec)
+    stack = last_plan()
+    if stack is None:
+        raise RuntimeError("the program registered resources without planning (components.program.plan)")
+    spec = stack.basis.spec
+    report = build_report(stack)
     resources = [r.to_dict() for r in run.resources]
     violations = evaluate(spec, resources, report)
     return normalize_sections({**report, "violations": violations})
