@@ -26,6 +26,24 @@ def encode(raw: dict) -> tuple[dict[str, str], list[str]]:
     return encode_stack_config("gpuinfra", raw)
 
 
+def plan_of(raw: dict):
+    """Validate and plan a raw config exactly as the program does (``load_stack_spec`` then ``plan_stack``)."""
+    from components.plan.stack import plan_stack
+    from components.spec import load_stack_spec
+
+    return plan_stack(load_stack_spec(*encode(raw)))
+
+
+def stack_plan(stack: str):
+    """The plan of a committed stack (cached per process)."""
+    if stack not in _PLANS:
+        _PLANS[stack] = plan_of(raw_stack(stack))
+    return _PLANS[stack]
+
+
+_PLANS: dict = {}
+
+
 def require_tool(name: str, path: str | None = None) -> str:
     """Path of an external tool the test needs: skip locally with a reason, fail in CI."""
     found = path if path and Path(path).exists() else shutil.which(name)
@@ -48,13 +66,13 @@ def dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-_PLANS: dict[str, dict] = {}
+_DOCUMENTS: dict[str, dict] = {}
 
 
 def plan_json(stack: str) -> dict:
     """The offline plan document of a committed stack (computed once per test process)."""
-    if stack not in _PLANS:
+    if stack not in _DOCUMENTS:
         from components.preview.plan import plan, plan_document
 
-        _PLANS[stack] = plan_document(plan(ROOT, stack))
-    return _PLANS[stack]
+        _DOCUMENTS[stack] = plan_document(plan(ROOT, stack))
+    return _DOCUMENTS[stack]

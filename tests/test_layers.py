@@ -33,3 +33,12 @@ def test_the_checker_sees_a_violation(tmp_path):
     sample = tmp_path / "x.py"
     sample.write_text("import pulumi_aws as aws\nfrom google.cloud import storage\n")
     assert [n for n in _imports(sample) if n.split(".")[0] in FORBIDDEN] == ["pulumi_aws", "google.cloud"]
+
+
+def test_the_spec_never_imports_the_planner():
+    """``spec -> plan`` would be a cycle: checks that need planning run inside ``plan_stack`` (issue 16)."""
+    files = sorted((ROOT / "components" / "spec").rglob("*.py"))
+    bad = [f"{f.relative_to(ROOT)}: {name}" for f in files for name in _imports(f)
+           if name.startswith("components.plan")]
+    assert not bad, bad
+

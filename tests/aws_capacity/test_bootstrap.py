@@ -66,9 +66,9 @@ def test_script_is_valid_bash_with_raid0_sha256_and_pinned_images(cloud):
 def test_engine_args_point_at_the_local_copy_and_keep_the_plan():
     b = _bootstrap("aws")
     args = vm_engine_args(b)
-    assert args[:4] == ("--model", f"/models/{b.model}/{b.revision}", "--served-model-name", b.model)
+    assert args[:4] == ["--model", f"/models/{b.model}/{b.revision}", "--served-model-name", b.model]
     assert args.count("--model") == 1 and args.count("--served-model-name") == 1
-    planned = list(b.engine_args)
+    planned = b.engine_args.argv()
     i = planned.index("--tensor-parallel-size")
     assert tuple(planned[i:i + 2]) in [tuple(args[j:j + 2]) for j in range(len(args))]
     assert "ENGINE_ARGS=(--model /models/" in vm_startup_script(b)

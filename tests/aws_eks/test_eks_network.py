@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.plan.cost import estimate_cost
+from components.plan.stack import plan_stack
 from tests.aws_eks.conftest import ADMIN_ARN, EXISTING_SUBNETS
 from tests.aws_eks.test_eks_plan import NG, spec_of
 
@@ -11,7 +11,7 @@ from tests.aws_eks.test_eks_plan import NG, spec_of
 @pytest.mark.parametrize("key", ["dev", "prod", "block", "existing", "vm"])
 def test_every_aws_cost_item_is_a_recorded_resource(plans, key):
     plan, spec = plans[key], spec_of(key)
-    for item in estimate_cost(spec).items:
+    for item in plan_stack(spec).cost.items:
         if not item.type.startswith(("aws:", "gpuinfra:aws:")):
             continue
         assert len([r for r in plan.resources if r.type == item.type and r.name == item.resource]) == 1, item

@@ -82,26 +82,20 @@ def mutated_stacks(draw):
 
 def _plan_everything(spec) -> None:
     """Every pure planner an accepted spec reaches before registration; figures must be strict JSON."""
-    from components.plan.alerts import rule_groups
-    from components.plan.cost import estimate_cost
-    from components.plan.ladder import plan_ladders
     from components.plan.report import build_report
-    from components.plan.routing import plan_routes
-    from components.plan.validation import validate_plan_inputs
+    from components.plan.stack import plan_stack
     from policies.rules import evaluate
     from policies.rules.settings import pack_config
 
     try:
-        validate_plan_inputs(spec)
+        stack = plan_stack(spec)  # validation, ladders, sizing, checks, routes, monitoring, cost: all of it
     except ConfigError as exc:
         _assert_config_error(exc)
         return
-    report = build_report(spec)
-    plan_ladders(spec)
-    plan_routes(spec)
-    rule_groups(spec)
-    cost = estimate_cost(spec)
+    report = build_report(stack)
+    cost = stack.cost
     json.dumps({"report": report, "cost": vars(cost.monthly), "config": pack_config(spec),
+                "rules": list(stack.monitoring.rule_groups),
                 "violations": evaluate(spec, [], report)}, allow_nan=False, default=str)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from components.preview.run import PlanRun, run_program
+from components.plan.stack import plan_stack
 from components.spec import StackSpec, load_stack_spec
 from tests.conftest import ROOT, encode
 from tests.gcp import variants
@@ -15,6 +16,7 @@ class Recorded:
     def __init__(self, raw: dict, stack: str) -> None:
         self.raw = raw
         self.spec: StackSpec = load_stack_spec(*encode(raw))
+        self.plan = plan_stack(self.spec)
         self.run: PlanRun = run_program(ROOT, stack, raw_config=raw)
 
     def of_type(self, typ: str) -> list:

@@ -6,6 +6,7 @@ import copy
 import pytest
 
 from components.preview.run import ProgramExit, run_program
+from components.plan.stack import plan_stack
 from components.spec import ConfigError, load_stack_spec
 from tests.conftest import ROOT, encode
 from tests.gcp import variants
@@ -93,7 +94,7 @@ def _prod_with(**changes) -> dict:
 ])
 def test_reservation_mismatch_is_a_config_error(raw, path, words):
     with pytest.raises(ConfigError) as err:
-        load_stack_spec(*encode(raw))
+        plan_stack(load_stack_spec(*encode(raw)))
     assert err.value.path == path and words in err.value.message
     with pytest.raises(ProgramExit) as exited:
         run_program(ROOT, "prod", raw_config=raw)
@@ -101,14 +102,14 @@ def test_reservation_mismatch_is_a_config_error(raw, path, words):
 
 
 def test_matching_explicit_ssd_count_is_accepted():
-    load_stack_spec(*encode(_prod_with(reservation={"local_ssd_count": 16})))
+    plan_stack(load_stack_spec(*encode(_prod_with(reservation={"local_ssd_count": 16}))))
 
 
 def test_kms_without_a_key_is_refused_on_gcp():
     raw = variants.gcp_only("staging")
     raw["gpuinfra:gcp"]["weights_bucket"] = {"encryption": "kms"}
     with pytest.raises(ConfigError, match=r"gpuinfra:gcp\.weights_bucket\.kms_key: is required"):
-        load_stack_spec(*encode(raw))
+        plan_stack(load_stack_spec(*encode(raw)))
 
 
 def test_vm_pool_serves_exactly_one_model():

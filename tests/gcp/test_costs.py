@@ -5,7 +5,7 @@ import pytest
 
 from components.catalog import load_catalog
 from components.catalog.services import service_price
-from components.plan.cost import GB_PER_GIB, HOURS_PER_MONTH, estimate_cost
+from components.plan.cost import GB_PER_GIB, HOURS_PER_MONTH
 from components.plan.gcp_shapes import node_shape
 from components.plan.storage import billed_local_ssd
 
@@ -16,7 +16,7 @@ def stack(request):
 
 
 def _gcp_items(stack):
-    return [i for i in estimate_cost(stack.spec).items if i.type.startswith("gcp:")]
+    return [i for i in stack.plan.cost.items if i.type.startswith("gcp:")]
 
 
 def test_every_gcp_cost_item_is_a_recorded_resource(stack):
@@ -33,7 +33,7 @@ def test_rung_costs_are_catalog_price_times_count(stack):
         inst = catalog.instance("gcp", pool.instance_types[0])
         ssd = 0.0
         if billed_local_ssd(inst):
-            gib = node_shape(stack.spec, pool).local_ssd_count * 375 / GB_PER_GIB
+            gib = node_shape(stack.plan.basis, pool).local_ssd_count * 375 / GB_PER_GIB
             ssd = gib * catalog.local_ssd_usd_per_gib_month / HOURS_PER_MONTH
         price = catalog.price("gcp", inst.name, stack.spec.pool_region("gcp", pool))
         for item in (i for i in _gcp_items(stack) if i.resource.startswith(f"{pool.name}-")):

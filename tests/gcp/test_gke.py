@@ -6,7 +6,6 @@ import pytest
 from components.catalog import load_catalog
 from components.plan import names
 from components.plan.gcp_shapes import gcp_version, node_shape
-from components.plan.ladder import plan_ladder
 from components.plan.scheduling import node_labels
 
 CLUSTER = "gcp:container/cluster:Cluster"
@@ -47,8 +46,8 @@ def test_system_pool_matches_the_cost_model(stack):
 def test_node_pool_per_rung(stack):
     for pool in stack.spec.gcp.gpu_pools:
         inst = load_catalog().instance("gcp", pool.instance_types[0])
-        shape = node_shape(stack.spec, pool)
-        for rung in plan_ladder(stack.spec, "gcp", pool).rungs:
+        shape = node_shape(stack.plan.basis, pool)
+        for rung in stack.plan.ladders[pool.name].rungs:
             record = stack.one(NODE_POOL, names.rung_name(pool.name, rung.tier))
             np, cfg = record.inputs, record.inputs["nodeConfig"]
             assert cfg["guestAccelerators"] == [{"type": inst.accelerator, "count": inst.gpu_count,

@@ -7,7 +7,6 @@ from components.catalog import load_catalog
 from components.plan import names
 from components.plan.gcp_access import HEALTH_CHECK_RANGES
 from components.plan.gcp_shapes import node_shape
-from components.plan.ladder import plan_ladder
 
 TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
 MIG = "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager"
@@ -17,7 +16,7 @@ EXPECTED_MODEL = {"reserved": "STANDARD", "on-demand": "STANDARD", "on-demand-fa
 
 
 def _rungs(vm):
-    return [(pool, rung) for pool in vm.spec.gcp.gpu_pools for rung in plan_ladder(vm.spec, "gcp", pool).rungs]
+    return [(pool, rung) for pool in vm.spec.gcp.gpu_pools for rung in vm.plan.ladders[pool.name].rungs]
 
 
 def test_the_variant_covers_every_rung_kind(vm):
@@ -40,7 +39,7 @@ def test_template_per_rung_scheduling_accelerators_and_ssds(vm):
         assert t["guestAccelerators"] == [{"type": inst.accelerator, "count": inst.gpu_count}]
         assert t["machineType"] == inst.name
         ssds = [d for d in t["disks"] if d.get("type") == "SCRATCH"]
-        assert len(ssds) == node_shape(vm.spec, pool).local_ssd_count
+        assert len(ssds) == node_shape(vm.plan.basis, pool).local_ssd_count
         assert all(d["interface"] == "NVME" and d["diskSizeGb"] == 375 for d in ssds)
         assert [d["boot"] for d in t["disks"] if d.get("boot")] == [True]
 

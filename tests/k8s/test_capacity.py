@@ -8,7 +8,7 @@ import pytest
 from components.plan.sizing import plan_serving
 from components.preview.run import ProgramExit
 from components.spec import ConfigError, load_stack_spec
-from tests.conftest import encode, raw_stack
+from tests.conftest import encode, plan_of, raw_stack
 from tests.k8s.helpers import run_fixture
 
 
@@ -25,7 +25,7 @@ def dev_capacity() -> int:
 
 def test_committed_stacks_fit():
     for stack in ("dev", "staging", "prod"):
-        load_stack_spec(*encode(raw_stack(stack)))  # no ConfigError
+        plan_of(raw_stack(stack))  # no ConfigError
 
 
 @pytest.mark.parametrize(("replicas", "canary", "ok"), [
@@ -37,10 +37,10 @@ def test_committed_stacks_fit():
 def test_replica_maximum_vs_pool_capacity(replicas, canary, ok):
     raw = dev_with(replicas=replicas, **({"canary": canary} if canary else {}))
     if ok:
-        load_stack_spec(*encode(raw))
+        plan_of(raw)
         return
     with pytest.raises(ConfigError) as err:
-        load_stack_spec(*encode(raw))
+        plan_of(raw)
     assert err.value.path == "gpuinfra:models[0].replicas.max"
     assert f"{replicas['max']} replicas" in err.value.message and f"{dev_capacity()} replicas" in err.value.message
 
@@ -48,7 +48,7 @@ def test_replica_maximum_vs_pool_capacity(replicas, canary, ok):
 def test_canary_alone_filling_a_pool_is_refused():
     raw = dev_with(replicas={"min": 0, "max": 1}, canary={"revision": "abc123", "percent": 10, "replicas": 2})
     with pytest.raises(ConfigError) as err:
-        load_stack_spec(*encode(raw))
+        plan_of(raw)
     assert err.value.path == "gpuinfra:models[0].canary.replicas"
     assert "l4-spot" in err.value.message
 

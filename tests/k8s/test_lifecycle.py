@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from components.k8s.manifests.lifecycle import (
+from components.plan.lifecycle import (
     GB, GIB, LOAD_SAFETY, LOADER_GBPS, SPOT_NOTICE_SECONDS, WARMUP_SECONDS, grace_plan, parse_version,
     rollout_strategy, startup_budget_seconds, startup_probe, supports_shutdown_timeout,
 )

@@ -5,9 +5,9 @@ import pytest
 
 from components.catalog.versions import chart, image, vllm_image, vllm_version
 from components.k8s.manifests.autoscaling import METRIC
-from components.k8s.manifests.lifecycle import grace_plan
+from components.plan.lifecycle import grace_plan
 from components.k8s.manifests.weights import EKS_CACHE_HOST_PATH, RUN_AS
-from components.k8s.manifests.workload_plan import replica_bounds
+from components.plan.workloads import replica_bounds
 from components.plan.names import cluster_name
 from components.plan.scheduling import GPU_TAINT, serving_service_account
 from components.plan.sizing import plan_serving

@@ -32,6 +32,19 @@ def stack_spec(stack: str) -> StackSpec:
     return spec_of(raw_stack(stack))
 
 
+def plan_of(raw: dict):
+    """Validate and plan a raw config like the program does."""
+    from components.plan.stack import plan_stack
+
+    return plan_stack(spec_of(raw))
+
+
+@functools.cache
+def stack_plan(stack: str):
+    """A committed stack's plan (cached)."""
+    return plan_of(raw_stack(stack))
+
+
 def run_fixture(raw: dict, cloud: str) -> PlanRun:
     """Run the fixture program (fake ClusterTarget on ``cloud`` + deploy_monitoring) under mocks."""
     return run_program(FIXTURE, "test", raw_config={**raw, "fixture:cloud": cloud})

@@ -6,10 +6,8 @@ import json
 import pytest
 
 from components.catalog.versions import chart
-from components.plan.alerts import rule_groups
-from components.plan.dashboards import dashboards
 from tests.conftest import raw_stack
-from tests.monitoring.helpers import by_type, release, run_fixture, spec_of, stack_spec, variant
+from tests.monitoring.helpers import by_type, plan_of, release, run_fixture, stack_plan, variant
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +38,7 @@ def test_releases_are_pinned_from_the_versions_file(eks):
 
 def test_prometheus_retention_and_storage_follow_the_spec(eks, gke_self):
     for run, stack, storage_class in ((eks, "prod", "gp3"), (gke_self, "staging", "premium-rwo")):
-        mon = stack_spec(stack).monitoring
+        mon = stack_plan(stack).monitoring
         prom = release(run, "kube-prometheus-stack").inputs["values"]["prometheus"]["prometheusSpec"]
         assert prom["retention"] == f"{mon.retention_days}d"
         claim = prom["storageSpec"]["volumeClaimTemplate"]["spec"]
@@ -89,12 +87,12 @@ def test_crd_users_wait_for_the_operator_release(eks):
         assert stack in deps(rec), rec.name
     assert "fixture-ready" in deps(release(eks, "kube-prometheus-stack"))
     assert rules[0].inputs["metadata"]["labels"] == eks.outputs["service_monitor_labels"]
-    assert rules[0].inputs["spec"]["groups"] == json.loads(json.dumps(rule_groups(stack_spec("prod"))))
+    assert rules[0].inputs["spec"]["groups"] == json.loads(json.dumps(list(stack_plan("prod").monitoring.rule_groups)))
 
 
 def test_dashboards_are_sidecar_config_maps(eks):
     maps = by_type(eks, "kubernetes:core/v1:ConfigMap")
-    assert len(maps) == len(dashboards(stack_spec("prod"))) == 3
+    assert len(maps) == len(stack_plan("prod").monitoring.dashboards) == 3
     for rec in maps:
         assert rec.inputs["metadata"]["labels"] == {"grafana_dashboard": "1"}
         (body,) = rec.inputs["data"].values()
@@ -107,8 +105,8 @@ def test_gke_managed_uses_cluster_rules_and_no_helm(gke_managed):
     assert gke_managed.outputs["managed"] is True
     assert by_type(gke_managed, "kubernetes:helm.sh/v3:Release") == []
     (rules,) = by_type(gke_managed, "kubernetes:monitoring.googleapis.com/v1:ClusterRules")
-    spec = spec_of(variant("staging", monitoring={"provider": "gke-managed"}))
-    assert rules.inputs["spec"]["groups"] == json.loads(json.dumps(rule_groups(spec)))
+    stack = plan_of(variant("staging", monitoring={"provider": "gke-managed"}))
+    assert rules.inputs["spec"]["groups"] == json.loads(json.dumps(list(stack.monitoring.rule_groups)))
     assert gke_managed.outputs["prometheus_url"].startswith("https://monitoring.googleapis.com/v1/projects/")
 
 

@@ -10,7 +10,7 @@ import yaml
 from components.plan.recording import DCGM_JOB
 from components.plan.scrape import has_vm_fleets, scrape_config
 from tests.conftest import ROOT, raw_stack, require_tool
-from tests.monitoring.helpers import spec_of, stack_spec, variant
+from tests.monitoring.helpers import plan_of, stack_plan, variant
 
 SCRIPT = ROOT / "scripts" / "render_monitoring.py"
 
@@ -24,7 +24,7 @@ def gce_vm_raw() -> dict:
 
 
 def test_ec2_discovery_filters_on_the_stack_tags():
-    config = scrape_config(stack_spec("staging"))
+    config = scrape_config(stack_plan("staging").basis)
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
     assert set(jobs) == {"vllm", DCGM_JOB, "node-exporter"}
     ports = {name: {sd["port"] for sd in job["ec2_sd_configs"]} for name, job in jobs.items()}
@@ -38,8 +38,8 @@ def test_ec2_discovery_filters_on_the_stack_tags():
 
 
 def test_gce_discovery_filters_on_labels():
-    spec = spec_of(gce_vm_raw())
-    (job,) = [j for j in scrape_config(spec, "acme")["scrape_configs"] if j["job_name"] == "vllm"]
+    spec = plan_of(gce_vm_raw())
+    (job,) = [j for j in scrape_config(spec.basis, "acme")["scrape_configs"] if j["job_name"] == "vllm"]
     zones = {sd["zone"] for sd in job["gce_sd_configs"]}
     assert zones and all(z.startswith("us-central1-") for z in zones)
     sd = job["gce_sd_configs"][0]
@@ -48,8 +48,8 @@ def test_gce_discovery_filters_on_labels():
 
 
 def test_kubernetes_only_stacks_have_no_vm_jobs():
-    assert not has_vm_fleets(stack_spec("prod"))
-    assert scrape_config(stack_spec("prod"))["scrape_configs"] == []
+    assert not has_vm_fleets(stack_plan("prod").basis.spec)
+    assert scrape_config(stack_plan("prod").basis)["scrape_configs"] == []
 
 
 @pytest.mark.parametrize("raw", [raw_stack("staging"), gce_vm_raw()], ids=["ec2", "ec2+gce"])

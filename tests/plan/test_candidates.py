@@ -70,7 +70,7 @@ def test_unknown_instance_type_is_refused_with_a_close_match():
 
 def test_engine_args_for_fp8_tp2():
     result = fit_on_gpus(LLAMA_70B, CATALOG.gpu("H100"), 2, 2, dtype="fp8", max_model_len=8192, concurrency=16)
-    assert engine_args(LLAMA_70B, result, served_model_name="llama-70b") == [
+    assert engine_args(LLAMA_70B, result, served_model_name="llama-70b").argv() == [
         "--model", "meta-llama/Llama-3.3-70B-Instruct",
         "--served-model-name", "llama-70b",
         "--tensor-parallel-size", "2",
@@ -85,7 +85,7 @@ def test_engine_args_for_fp8_tp2():
 def test_engine_args_bf16_with_fp8_kv_cache():
     result = fit(LLAMA_8B, CATALOG.instance("aws", "g6e.xlarge"), 1, dtype="bf16", kv_cache_dtype="fp8",
                  max_model_len=4096, concurrency=8)
-    args = engine_args("meta-llama/Llama-3.1-8B-Instruct", result, enable_prefix_caching=False)
+    args = engine_args("meta-llama/Llama-3.1-8B-Instruct", result, enable_prefix_caching=False).argv()
     assert args[args.index("--dtype") + 1] == "bfloat16"
     assert args[args.index("--kv-cache-dtype") + 1] == "fp8"
     assert "--quantization" not in args and "--enable-prefix-caching" not in args
@@ -96,9 +96,23 @@ def test_int4_emits_no_guessed_quantization_unless_overridden():
     result = fit(LLAMA_70B, CATALOG.instance("aws", "g6e.2xlarge"), 1, dtype="int4", max_model_len=4096,
                  concurrency=1)
     assert result.fits
-    assert "--quantization" not in engine_args(LLAMA_70B, result)
-    args = engine_args(LLAMA_70B, result, quantization="awq")
+    assert "--quantization" not in engine_args(LLAMA_70B, result).argv()
+    args = engine_args(LLAMA_70B, result, quantization="awq").argv()
     assert args[args.index("--quantization") + 1] == "awq"
+
+
+def test_engine_args_change_by_field_never_by_position():
+    """Kubernetes points ``model`` at the cache and the router adds ``auto``: each a field, rendered once."""
+    result = fit_on_gpus(LLAMA_70B, CATALOG.gpu("H100"), 2, 2, dtype="fp8", max_model_len=8192, concurrency=16)
+    sized = engine_args(LLAMA_70B, result, served_model_name="llama-70b")
+    served = sized.with_(model="/mnt/nvme/models/llama-70b/abc", served_model_names=("llama-70b", "auto"),
+                         port=8000, shutdown_timeout=30)
+    argv = served.argv()
+    assert argv[:2] == ["--model", "/mnt/nvme/models/llama-70b/abc"]
+    i = argv.index("--served-model-name")
+    assert argv[i + 1:i + 3] == ["llama-70b", "auto"] and argv[i + 3].startswith("--")
+    assert argv[-4:] == ["--port", "8000", "--shutdown-timeout", "30"]
+    assert sized.argv().count("--model") == 1 and "--port" not in sized.argv()  # the sized value is unchanged
 
 
 def test_max_num_seqs_capped_but_never_below_the_target():

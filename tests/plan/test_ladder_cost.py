@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.catalog import load_catalog
+from components.plan.basis import plan_basis
 from components.plan.cost import HOURS_PER_MONTH, estimate_cost
 from components.plan.ladder import plan_ladder, plan_ladders
 from components.spec import load_stack_spec
@@ -58,18 +59,18 @@ def test_capacity_block_without_opt_in_has_no_rung_and_no_cost():
     pool["capacity"]["reservation"] = "cb-h200"
     spec = _spec(raw)
     assert plan_ladder(spec, *spec.pool("h200-use1")).rung("capacity-block") is None
-    assert not [i for i in estimate_cost(spec).items if i.purchase == "capacity_block"]
+    assert not [i for i in estimate_cost(plan_basis(spec)).items if i.purchase == "capacity_block"]
     raw["gpuinfra:aws"]["allow_capacity_block_purchase"] = True
     spec = _spec(raw)
     assert plan_ladder(spec, *spec.pool("h200-use1")).rung("capacity-block") is not None
-    items = {i.resource: i for i in estimate_cost(spec).items if i.purchase == "capacity_block"}
+    items = {i.resource: i for i in estimate_cost(plan_basis(spec)).items if i.purchase == "capacity_block"}
     assert set(items) == {"h200-use1-capacity-block", "cb-h200"}
     assert items["cb-h200"].hourly.worst == 0  # fully consumed by the pool: no idle block capacity
 
 
 def test_dev_costs_match_catalog_prices():
     spec = _spec(raw_stack("dev"))
-    (item,) = [i for i in estimate_cost(spec).items if i.resource == "l4-spot-spot"]
+    (item,) = [i for i in estimate_cost(plan_basis(spec)).items if i.resource == "l4-spot-spot"]
     price = load_catalog().price("aws", "g6.xlarge", "us-east-1")
     assert item.count_min == 0 and item.count_max == 2
     assert item.hourly.worst == pytest.approx(2 * price.on_demand)
@@ -81,7 +82,7 @@ def test_dev_costs_match_catalog_prices():
 def test_unused_reservation_capacity_is_billed():
     raw = copy.deepcopy(raw_stack("prod"))
     raw["gpuinfra:aws"]["reservations"][0]["count"] = 3  # the pool uses 1 of 3
-    items = {i.resource: i for i in estimate_cost(_spec(raw)).items}
+    items = {i.resource: i for i in estimate_cost(plan_basis(_spec(raw))).items}
     od = load_catalog().price("aws", "p5en.48xlarge", "us-east-1").on_demand
     assert items["h200-use1-odcr"].hourly.worst == pytest.approx(2 * od)
     assert items["h200-use1-reserved"].hourly.best == pytest.approx(od)
@@ -93,7 +94,7 @@ def test_unused_reservation_capacity_is_billed():
 def test_worst_ge_expected_ge_best_and_monthly_is_730_hours(reserved, on_demand, spot, fallback, availability):
     if reserved + on_demand + spot == 0:
         spot = 1
-    cost = estimate_cost(_with_capacity(reserved, on_demand, spot, fallback, availability))
+    cost = estimate_cost(plan_basis(_with_capacity(reserved, on_demand, spot, fallback, availability)))
     for item in cost.items:
         assert item.hourly.worst >= item.hourly.expected - 1e-9 >= item.hourly.best - 2e-9
     total = cost.hourly
@@ -103,7 +104,7 @@ def test_worst_ge_expected_ge_best_and_monthly_is_730_hours(reserved, on_demand,
 
 
 def test_cost_json_contract():
-    doc = estimate_cost(_spec(raw_stack("prod"))).to_json()
+    doc = estimate_cost(plan_basis(_spec(raw_stack("prod")))).to_json()
     assert set(doc) == {"hourly", "monthly", "catalog_as_of", "items"}
     assert set(doc["monthly"]) == {"best", "expected", "worst"}
     for item in doc["items"]:
@@ -113,7 +114,7 @@ def test_cost_json_contract():
 
 def test_names_are_stable_when_pools_are_reordered():
     raw = copy.deepcopy(raw_stack("prod"))
-    before = {i.resource for i in estimate_cost(_spec(raw)).items}
+    before = {i.resource for i in estimate_cost(plan_basis(_spec(raw))).items}
     raw["gpuinfra:aws"]["gpu_pools"].reverse()
-    after = {i.resource for i in estimate_cost(_spec(raw)).items}
+    after = {i.resource for i in estimate_cost(plan_basis(_spec(raw))).items}
     assert before == after

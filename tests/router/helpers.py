@@ -31,9 +31,13 @@ def raw_variant(stack: str = "prod", routing: dict | None = None, models: dict |
 
 
 def spec_of(raw: dict) -> StackSpec:
-    """Load and check a raw config as the program does (raises ConfigError)."""
+    """Load, check and plan a raw config as the program does (raises ConfigError); returns the spec."""
+    from components.plan.stack import plan_stack  # noqa: PLC0415
+
     config, secret_keys = encode(raw)
-    return load_stack_spec(config, secret_keys)
+    spec = load_stack_spec(config, secret_keys)
+    plan_stack(spec)
+    return spec
 
 
 def is_router_doc(doc: dict) -> bool:

@@ -42,8 +42,12 @@ def test_rules_come_in_precedence_order(prod):
         assert ranks == sorted(ranks)
 
 
+def _rows(spec):
+    return routing_rows(spec, plan_routes(spec))
+
+
 def test_routing_rows_of_prod_list_each_tier_and_the_clusters_carrying_it(prod):
-    rows = routing_rows(prod)
+    rows = _rows(prod)
     routing = prod.serving.routing
     assert set(rows[0]) == {"priority", "match", "model", "canary", "clusters", "pools"}
     assert all(set(row) == set(rows[0]) for row in rows)  # the renderer takes columns from the first row
@@ -57,7 +61,7 @@ def test_routing_rows_of_prod_list_each_tier_and_the_clusters_carrying_it(prod):
 
 
 def test_routing_rows_are_empty_while_routing_is_disabled():
-    assert routing_rows(spec_of(raw_variant("prod", routing={"enabled": False}))) == []
+    assert _rows(spec_of(raw_variant("prod", routing={"enabled": False}))) == []
 
 
 def test_override_rules_name_the_internal_clients_and_canary_percent_shows():
@@ -65,7 +69,7 @@ def test_override_rules_name_the_internal_clients_and_canary_percent_shows():
                                models={"llama-8b": {"canary": {"revision": "abc123", "percent": 10},
                                                     "replicas": {"min": 1, "max": 3}}},
                                secrets=("router_api_keys",)))
-    rows = routing_rows(spec)
+    rows = _rows(spec)
     override = [row for row in rows if row["priority"] == 1]
     assert {row["model"] for row in override} == {m.name for m in spec.models}
     assert all("[qa]" in row["match"] for row in override)

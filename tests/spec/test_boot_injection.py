@@ -9,6 +9,7 @@ import yaml
 
 from components.plan import bootstrap
 from components.plan.bootstrap import VmBootstrap, vm_cloud_init, vm_startup_script
+from components.plan.engine_args import EngineArgs
 from tests.conftest import require_tool
 
 HOSTILE = [
@@ -24,10 +25,14 @@ VARIABLE_OF = {"model": "MODEL", "weights_uri": "WEIGHTS_URI", "vllm_image": "VL
                "metrics_namespace": "METRICS_NAMESPACE"}
 
 
+ENGINE_ARGS = EngineArgs(model="x", served_model_names=("x",), tensor_parallel_size=1, max_model_len=8192,
+                         gpu_memory_utilization=0.9, max_num_seqs=8)
+
+
 def _base(cloud: str) -> VmBootstrap:
     scheme = "s3" if cloud == "aws" else "gs"
     return VmBootstrap(cloud=cloud, model="llama-8b", weights_uri=f"{scheme}://b/llama-8b/0123abcd/",
-                       engine_args=("--model", "x", "--max-model-len", "8192"), vllm_image="vllm/vllm-openai:v0.15.1",
+                       engine_args=ENGINE_ARGS, vllm_image="vllm/vllm-openai:v0.15.1",
                        dcgm_exporter_image="nvcr.io/dcgm:4.5", node_exporter_image="quay.io/node:v1", api_key_secret="s",
                        region="us-east-2")
 
@@ -54,7 +59,9 @@ def test_hostile_values_parse_run_nothing_and_arrive_intact(tmp_path, cloud, fie
     for template in HOSTILE:
         text = template.format(canary=canary)
         b = _base(cloud)
-        b = dataclasses.replace(b, engine_args=(*b.engine_args, text)) if field == "engine_args" else _hostile(b, field, text)
+        # a free-text engine argument (every EngineArgs field reaches the script through the same quoting)
+        b = dataclasses.replace(b, engine_args=b.engine_args.with_(quantization=text)) if field == "engine_args" \
+            else _hostile(b, field, text)
         script = vm_startup_script(b)
         assert subprocess.run([bash, "-n"], input=script, text=True, capture_output=True).returncode == 0, text
         header = script.splitlines()[1]

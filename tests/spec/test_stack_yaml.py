@@ -54,14 +54,13 @@ def test_dates_stay_strings_and_infinities_are_refused_like_the_cli(tmp_path):
 
 
 def test_an_unexpected_exception_exits_3_as_an_internal_error(monkeypatch, capsys):
-    import components.plan.validation as validation
     import components.program as program
 
-    def broken(spec):
+    def broken(stack):
         raise IndexError("list index out of range")
 
     monkeypatch.setattr(program, "load_spec", lambda: object())
-    monkeypatch.setattr(validation, "validate_plan_inputs", lambda spec: None)
+    monkeypatch.setattr(program, "plan", lambda spec: object())
     monkeypatch.setattr(program, "build", broken)
     with pytest.raises(SystemExit) as exc:
         runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="__main__")
