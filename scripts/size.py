@@ -17,11 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import typer  # noqa: E402
 
-from components.catalog import CLOUDS, Catalog, close_matches, load_catalog  # noqa: E402
+from components.catalog import CLOUDS, PRICE_MAX_AGE_DAYS, Catalog, close_matches, load_catalog  # noqa: E402
 from components.plan.candidates import Candidate, candidates  # noqa: E402
 from components.plan.fit import BYTES_PER_PARAM, KV_BYTES  # noqa: E402
 
-STALE_AFTER_DAYS = 90
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -93,7 +92,7 @@ def main(
     """Lists every (instance type, TP) candidate, cheapest feasible first."""
     catalog = load_catalog()
     _validate(catalog, model, dtype, kv_cache_dtype, cloud, region, instance_type)
-    for line in catalog.stale_warnings(datetime.date.today(), STALE_AFTER_DAYS):
+    for line in catalog.stale_warnings(datetime.date.today(), PRICE_MAX_AGE_DAYS):
         typer.echo(f"warning: {line}", err=True)
     found = candidates(catalog.model(model), catalog, cloud=cloud, region=region,
                        instance_types=[instance_type] if instance_type else None, dtype=dtype,

@@ -1,6 +1,6 @@
 """GPU instance, price and model catalog: YAML data under data/ with a validating, typed loader."""
 
-from components.catalog.catalog import Catalog, close_matches
+from components.catalog.catalog import PRICE_MAX_AGE_DAYS, Catalog, close_matches
 from components.catalog.load import DATA_DIR, dump_raw, load_catalog, load_catalog_from, load_raw
 from components.catalog.types import (
     CLOUDS, CatalogError, Cloud, GpuModel, InstanceType, LocalNvmeMode, ModelArch, Price, ThroughputRef,
@@ -11,6 +11,7 @@ from components.catalog.validate import (
 )
 
 __all__ = [
+    "PRICE_MAX_AGE_DAYS",
     "CLOUDS", "DATA_DIR", "WEIGHT_DTYPES", "Catalog", "CatalogError", "Cloud", "GpuModel", "InstanceType",
     "LocalNvmeMode", "ModelArch", "Price", "ThroughputRef", "close_matches", "dump_raw", "load_catalog",
     "load_catalog_from", "load_raw", "parse_date", "validate_gpu_row", "validate_instance_row",

@@ -20,6 +20,11 @@ def close_matches(word: str, options: Iterable[str], n: int = 3) -> list[str]:
     return [by_lower[h] for h in hits]
 
 
+#: One price-staleness threshold for the whole toolkit (days): the spec default (``policy.catalog_max_age_days``),
+#: the catalog-freshness policy default and ``scripts/size.py`` (which used 90 while the spec said 120).
+PRICE_MAX_AGE_DAYS = 120
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Immutable view over the catalog data (build it with load_catalog or load_catalog_from).

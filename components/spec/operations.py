@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from components.catalog.catalog import PRICE_MAX_AGE_DAYS
 from components.spec import values as v
 from components.spec.base import Days, Spec
 
@@ -28,7 +29,7 @@ class PolicySpec(Spec):
     """GPU models pools may use (e.g. L4, A10G); empty allows every catalog GPU."""
     max_usd_per_mtok: float | None = Field(default=None, gt=0, le=1000)
     """Advisory ceiling on cost per million tokens (USD, at most 1000) where a throughput reference exists."""
-    catalog_max_age_days: Days = 120
+    catalog_max_age_days: Days = PRICE_MAX_AGE_DAYS
     """Warn when catalog prices are older than this (days)."""
     baseline_plan: Annotated[str, AfterValidator(v.repo_path)] | None = None
     """Path (repo-relative, inside the repository: no leading '/' or '..') of a plan JSON to report the monthly

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.catalog import load_catalog
+from components.catalog import PRICE_MAX_AGE_DAYS, load_catalog
 from components.catalog.services import service_price, system_node_price
 from components.plan.pricing import HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate
 from policies.rules.base import Finding, Rule, prop, usd
@@ -176,6 +176,6 @@ RULES = [
           "max_increase_pct": prop("number", 10.0, "Increase (%) that is reported"), **_REGIONS},
          enabled_by="baseline_plan"),
     Rule("catalog-freshness", "Catalog prices are not older than catalog_max_age_days.", "advisory", "stack",
-         check_catalog_age, {"catalog_max_age_days": prop("integer", 120, "Maximum age of catalog prices, days"),
+         check_catalog_age, {"catalog_max_age_days": prop("integer", PRICE_MAX_AGE_DAYS, "Maximum age of catalog prices, days"),
                              "today": prop("string", None, "Evaluation date (tests); default today")}),
 ]
