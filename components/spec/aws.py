@@ -125,9 +125,11 @@ class AwsCapacityBlockSpec(Spec):
     end_before: Date | None = None
     """Latest end date of the offering searched for (in the future, at least duration_hours after start_after);
     none = any."""
-    offering_id: Annotated[str, Field(pattern=r"^cb-[0-9a-f]{1,32}$")] | None = None
-    """A Capacity Block offering id found earlier (``cb-`` and hex digits, as DescribeCapacityBlockOfferings
-    returns CapacityBlockOfferingId); none = search by the fields above. Not used by the plan yet."""
+    offering_id: Annotated[str, Field(pattern=r"^cb-[0-9a-z]{1,32}$")] | None = None
+    """A Capacity Block offering id found earlier (``cb-`` and lowercase letters/digits: the EC2 API reference
+    types CapacityBlockOfferingId as a plain string and documents no format, and its CLI examples are not pure
+    hex, so only the prefix and a safe alphabet are enforced); none = search by the fields above. Not used by
+    the plan yet."""
     availability_zone: str | None = None
     """Zone the block must be in (a zone of the block's region); none = any zone. Not used by the plan yet."""
 
