@@ -26,6 +26,10 @@ def _dns_label(value: str) -> str:
     return value
 
 
+#: Punctuation AWS tag values accept besides letters, digits and spaces.
+TAG_PUNCTUATION = "_.:/=+-@"
+
+
 def _tag_text(value: str) -> str:
     """A tag value: AWS tag values are at most 256 Unicode characters (docs.aws.amazon.com/tag-editor/latest/
     userguide/tagging.html, "Tag naming limits and requirements"); no control, format (bidi) or separator
@@ -38,6 +42,12 @@ def _tag_text(value: str) -> str:
                          "(printable characters only)")
     if value != value.strip():
         raise ValueError(f"{value!r} has leading or trailing blanks")
+    # IAM (the stack tags its roles) is the strictest: Tag Value pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*
+    # (docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html); CreateRole would refuse anything else mid-apply.
+    odd = next((c for c in value if unicodedata.category(c)[0] not in "LNZ" and c not in TAG_PUNCTUATION), None)
+    if odd is not None:
+        raise ValueError(f"{value!r} contains {odd!r}: AWS tag values allow letters, digits, spaces and "
+                         f"{' '.join(TAG_PUNCTUATION)} only")
     return value
 
 

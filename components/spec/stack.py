@@ -21,9 +21,10 @@ class StackSpec(Spec):
     environment: Environment
     """Which environment this stack is: dev, staging or prod (prod turns on protections)."""
     owner: TagText
-    """Team or person owning the stack (Owner tag / owner label): 1-256 printable characters."""
+    """Team or person owning the stack (Owner tag / owner label): 1-256 letters, digits, spaces or _ . : / = + - @
+    (the AWS IAM tag value alphabet)."""
     cost_center: TagText
-    """Cost center tag (CostCenter / cost-center): 1-256 printable characters."""
+    """Cost center tag (CostCenter / cost-center): 1-256 characters of the same alphabet as owner."""
     budget: BudgetSpec
     """Monthly spend limits."""
     models: list[ModelSpec] = Field(min_length=1, max_length=32)

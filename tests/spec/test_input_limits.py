@@ -134,9 +134,14 @@ def test_malformed_input_is_refused_with_its_key(stack, path, value, where, word
         assert word in err.value.message, str(err.value)
 
 
-def test_owner_in_brackets_is_a_string_not_json():
-    # the CLI passes top-level scalars as text: "[ml-platform]" is the owner, not a list
-    assert _load(_set("dev", ["gpuinfra:owner"], "[ml-platform]")).owner == "[ml-platform]"
+def test_owner_in_brackets_is_read_as_text_and_refused_as_an_iam_tag_value():
+    # the CLI passes top-level scalars as text: "[ml-platform]" is a string (not a list), and IAM's Tag Value
+    # pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]* (IAM API reference, API_Tag) refuses "[" on the node and Lambda roles
+    with pytest.raises(ConfigError) as err:
+        _load(_set("dev", ["gpuinfra:owner"], "[ml-platform]"))
+    assert err.value.path == "gpuinfra:owner" and "'[ml-platform]' contains '['" in err.value.message
+    for ok in ("ML Platform", "ml-platform@example.com", "team/ml_platform:1+2=3", "Équipe ML 2"):
+        assert _load(_set("dev", ["gpuinfra:owner"], ok)).owner == ok
 
 
 def test_structured_key_given_as_text_is_refused_with_its_key():
