@@ -11,6 +11,7 @@ from components.aws.launch_template import GpuLaunchTemplate
 from components.plan import names
 from components.plan.bootstrap import DRAIN_HOOK, LIFECYCLE_HEARTBEAT_SECONDS
 from components.plan.ladder import LadderPlan, Rung
+from components.plan.scheduling import LABEL_POOL, LABEL_TIER
 from components.spec.capacity import GpuPoolSpec
 
 #: Tiers a separate group pinned to the reservation's AZ serves.
@@ -69,9 +70,12 @@ class GpuInstanceGroup(pulumi.ComponentResource):
             self._create_fleet_group(burst)
         self.register_outputs({"group_names": self.group_names})
 
-    def _common(self) -> dict:
-        """Arguments every group of the pool shares: health, drain hook, load balancer, tags."""
+    def _common(self, tier: str | None = None) -> dict:
+        """Arguments every group of the pool shares: health, drain hook, load balancer, tags. The pool (and a
+        single-tier group's tier) ride along as tags with the node-label keys, so policies and cost reports
+        identify rungs from recorded inputs, never from resource names."""
         args = self._args
+        tags = {**args.tags, LABEL_POOL: args.pool.name, **({LABEL_TIER: tier} if tier else {})}
         return {
             "health_check_type": "ELB",
             "health_check_grace_period": args.health_check_grace_seconds,
@@ -83,7 +87,7 @@ class GpuInstanceGroup(pulumi.ComponentResource):
                 name=DRAIN_HOOK, lifecycle_transition="autoscaling:EC2_INSTANCE_TERMINATING",
                 heartbeat_timeout=LIFECYCLE_HEARTBEAT_SECONDS, default_result="CONTINUE")],
             "tags": [aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=True)
-                     for k, v in sorted(args.tags.items())],
+                     for k, v in sorted(tags.items())],
         }
 
     def _create_reserved_group(self, rung: Rung) -> None:
@@ -98,7 +102,7 @@ class GpuInstanceGroup(pulumi.ComponentResource):
             vpc_zone_identifiers=[args.reserved_subnet_id],
             launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
                 id=args.reserved_launch_template.id, version="$Latest"),
-            **self._common(),
+            **self._common(rung.tier),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.group_names[resource] = group.name

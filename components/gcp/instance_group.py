@@ -11,6 +11,7 @@ from components.gcp.instance_template import GpuInstanceTemplate, GpuInstanceTem
 from components.plan import gcp_access, names
 from components.plan.gcp_shapes import GcpShape, max_run_seconds, provisioning_model
 from components.plan.ladder import LadderPlan, Rung
+from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER
 from components.spec.capacity import GpuPoolSpec
 
 #: Compute Engine caps a MIG's autohealing initial delay at one hour.
@@ -76,7 +77,7 @@ class GpuInstanceGroup(pulumi.ComponentResource):
 
     def _create_template(self, rung: Rung) -> GpuInstanceTemplate:
         a = self._args
-        labels = {**a.labels, "gpuinfra-pool": a.pool.name, "capacity-tier": rung.tier}
+        labels = {**a.labels, GCE_LABEL_POOL: a.pool.name, GCE_LABEL_TIER: rung.tier}
         return GpuInstanceTemplate(names.rung_name(a.pool.name, rung.tier), GpuInstanceTemplateArgs(
             shape=a.shape, provisioning=provisioning_model(a.pool, rung), max_run_seconds=max_run_seconds(a.pool, rung),
             reservation=rung.reservation, image=a.image, boot_disk_gib=a.pool.root_volume_gib,

@@ -6,6 +6,10 @@ from components.plan.ladder import Tier
 LABEL_POOL = "gpuinfra.dev/pool"
 LABEL_TIER = "gpuinfra.dev/capacity-tier"
 LABEL_GPU = "gpuinfra.dev/gpu"
+#: The same pool and tier as Compute Engine label keys, which allow only lowercase letters, digits, ``_`` and ``-``
+#: (cloud.google.com/compute/docs/labeling-resources#requirements): GCE instance templates of VM mode carry these.
+GCE_LABEL_POOL = "gpuinfra-pool"
+GCE_LABEL_TIER = "capacity-tier"
 #: Every GPU node carries this taint; only GPU workloads tolerate it.
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.catalog import load_catalog
-from components.plan.ladder import PRIORITY
-from components.plan.scheduling import LABEL_POOL, LABEL_TIER
+from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER, LABEL_POOL, LABEL_TIER
 from policies.rules.view import ResourceView, dig
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -87,19 +86,16 @@ def _int(value: Any, default: int | None = 0) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
-def _pool_tier(view: ResourceView, labels: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """Pool and tier from the node labels the planning core assigns, else from ``rung_name(pool, tier)``."""
-    pool, tier = labels.get(LABEL_POOL), labels.get(LABEL_TIER)
-    if pool and tier:
-        return str(pool), str(tier)
-    for known in sorted(PRIORITY, key=len, reverse=True):
-        if view.name.endswith(f"-{known}"):
-            return view.name[: -len(known) - 1], known
+def _pool_tier(labels: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """Pool and tier from the recorded labels (or ASG tags) the planning core assigns: the Kubernetes node-label
+    keys, or their Compute Engine spelling. Never from resource names: a renamed or foreign resource is unknown."""
+    pool = labels.get(LABEL_POOL) or labels.get(GCE_LABEL_POOL)
+    tier = labels.get(LABEL_TIER) or labels.get(GCE_LABEL_TIER)
     return (str(pool) if pool else None), (str(tier) if tier else None)
 
 
 def _node_group(view: ResourceView, s: Mapping[str, Any]) -> list[Capacity]:
-    pool, tier = _pool_tier(view, view.get("labels", default={}))
+    pool, tier = _pool_tier(view.get("labels", default={}))
     kind = view.get("capacityType", default="ON_DEMAND")
     purchase = {"SPOT": "spot", "CAPACITY_BLOCK": "capacity_block"}.get(kind, "reserved" if tier == "reserved" else "on_demand")
     return [Capacity(view, "aws", region_of(view, s), pool, tier, purchase, tuple(view.get("instanceTypes", default=[])),
@@ -114,7 +110,8 @@ def _asg(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) ->
         types = tuple(t for v in _siblings(view, views, ("aws:ec2/launchTemplate:LaunchTemplate",))
                       if (t := v.get("instanceType")))[:1]
     lo, hi = _int(view.get("minSize")), _int(view.get("maxSize"), None)
-    pool = _pool_tier(view, {})[0] or (view.name[: -len("-fleet")] if view.name.endswith("-fleet") else None)
+    tags = {t.get("key"): t.get("value") for t in view.get("tags", default=[]) if isinstance(t, Mapping)}
+    pool = _pool_tier(tags)[0]
     dist = dig(mixed, "instancesDistribution", default={})
     if not mixed or hi is None:
         return [Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on_demand", types, lo, hi)]
@@ -131,7 +128,7 @@ def _asg(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) ->
 
 def _node_pool(view: ResourceView, s: Mapping[str, Any]) -> list[Capacity]:
     cfg = view.get("nodeConfig", default={})
-    pool, tier = _pool_tier(view, cfg.get("labels") or {})
+    pool, tier = _pool_tier(cfg.get("labels") or {})
     zones = max(1, len(view.get("nodeLocations", default=[])))
     auto = view.get("autoscaling")
     if auto:
@@ -162,7 +159,7 @@ def _linked(view: ResourceView, views: list[ResourceView], types: tuple[str, ...
 def _mig(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) -> list[Capacity]:
     template = _linked(view, views, TEMPLATES)
     scaler = _linked(view, views, AUTOSCALERS)
-    pool, tier = _pool_tier(view, (template.get("labels", default={}) if template else {}))
+    pool, tier = _pool_tier(template.get("labels", default={}) if template else {})
     if scaler is not None:
         lo = _int(scaler.get("autoscalingPolicy", "minReplicas"))
         hi = _int(scaler.get("autoscalingPolicy", "maxReplicas"), None)

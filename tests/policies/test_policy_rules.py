@@ -191,3 +191,25 @@ def test_unknown_preview_values_are_skipped_not_fatal():
     view: ResourceView = view_of(res)
     assert view.get("scalingConfig", "maxSize") is None and view.get("capacityType") == "SPOT"
     assert rule("autoscaling-bounded").run([view], REGION)[0].message.endswith("has no maximum node count (set the autoscaling maximum)")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_rungs_are_identified_from_recorded_labels_and_tags_not_names(stack):
+    """Renaming every node-bearing resource changes nothing the rules read: pool and tier come from the node
+    labels (EKS, GKE), the ASG tags and the GCE template labels the plan records (issue 16 item 6)."""
+    import copy
+
+    from policies.rules.fleet import capacity
+    from policies.rules.view import from_records
+    from tests.conftest import plan_json
+
+    records = plan_json(stack)["resources"]
+    settings = {"aws_region": "us-east-1", "gcp_region": "us-central1"}
+    renamed = copy.deepcopy(records)
+    for r in renamed:
+        r["name"] = f"renamed-{abs(hash(r['name'])) % 10**6}"
+    before = [(c.pool, c.tier, c.purchase, c.min_nodes, c.max_nodes) for c in capacity(from_records(records), settings)]
+    after = [(c.pool, c.tier, c.purchase, c.min_nodes, c.max_nodes) for c in capacity(from_records(renamed), settings)]
+    gpu = [row for row in before if row[0] not in (None, "system")]
+    assert gpu and all(row[0] for row in gpu), before
+    assert after == before
