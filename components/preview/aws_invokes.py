@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -71,15 +69,8 @@ def caller_identity(ctx: MockContext) -> Result:
     }
 
 
-def region(ctx: MockContext) -> Result:
-    """Answer ``getRegion`` for the requested or the provider's region."""
-    name = ctx.inputs.get("region") or ctx.inputs.get("name") or ctx.aws_region
-    return {"id": name, "name": name, "region": name, "endpoint": f"ec2.{name}.amazonaws.com", "description": name}
 
 
-def partition(ctx: MockContext) -> Result:
-    """Answer ``getPartition`` for the commercial partition."""
-    return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
 
 
 def ssm_parameter(ctx: MockContext) -> Result:
@@ -134,42 +125,10 @@ def capacity_block_offering(ctx: MockContext) -> Result:
     }
 
 
-def policy_document(ctx: MockContext) -> Result:
-    """Render ``iam.getPolicyDocument`` statements into the JSON policy the provider would produce."""
-    doc: dict[str, Any] = {"Version": ctx.inputs.get("version") or "2012-10-17"}
-    if ctx.inputs.get("policyId"):
-        doc["Id"] = ctx.inputs["policyId"]
-    doc["Statement"] = [_statement(s) for s in ctx.inputs.get("statements") or []]
-    return {
-        **ctx.inputs,
-        "id": digest(json.dumps(doc, sort_keys=True))[:10],
-        "json": json.dumps(doc, indent=2),
-        "minifiedJson": json.dumps(doc, separators=(",", ":")),
-    }
 
 
-def _one_or_list(values: list[Any]) -> Any:
-    # The provider writes a single-element set as a bare string.
-    return values[0] if len(values) == 1 else values
 
 
-def _statement(stmt: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if stmt.get("sid"):
-        out["Sid"] = stmt["sid"]
-    out["Effect"] = stmt.get("effect") or "Allow"
-    for key, name in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
-        if stmt.get(key):
-            out[name] = _one_or_list(list(stmt[key]))
-    for key, name in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
-        if stmt.get(key):
-            out[name] = {p["type"]: _one_or_list(list(p["identifiers"])) for p in stmt[key]}
-    if stmt.get("conditions"):
-        conditions: dict[str, dict[str, Any]] = {}
-        for cond in stmt["conditions"]:
-            conditions.setdefault(cond["test"], {})[cond["variable"]] = _one_or_list(list(cond["values"]))
-        out["Condition"] = conditions
-    return out
 
 
 def subnet_lookup(ctx: MockContext) -> Result:
@@ -186,10 +145,7 @@ def subnet_lookup(ctx: MockContext) -> Result:
 AWS_INVOKES: dict[str, Callable[[MockContext], Result]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": caller_identity,
-    "aws:index/getRegion:getRegion": region,
-    "aws:index/getPartition:getPartition": partition,
     "aws:ssm/getParameter:getParameter": ssm_parameter,
     "aws:ec2/getCapacityBlockOffering:getCapacityBlockOffering": capacity_block_offering,
-    "aws:iam/getPolicyDocument:getPolicyDocument": policy_document,
     "aws:ec2/getSubnet:getSubnet": subnet_lookup,
 }

@@ -39,14 +39,6 @@ def _launch_template(ctx: MockContext) -> Outputs:
     return _ec2("lt", "launch-template")(ctx) | {"latestVersion": 1, "defaultVersion": 1, "name": ctx.physical_name()}
 
 
-def _instance(ctx: MockContext) -> Outputs:
-    ip = int(ctx.hex(4, "ip"), 16)
-    zone = ctx.inputs.get("availabilityZone") or f"{ctx.aws_region}a"
-    return _ec2("i", "instance")(ctx) | {
-        "availabilityZone": zone,
-        "privateIp": f"10.0.{ip >> 8}.{ip & 0xFF}",
-        "instanceState": "running",
-    }
 
 
 def _eip(ctx: MockContext) -> Outputs:
@@ -101,15 +93,8 @@ def _iam(kind: str, unique_prefix: str) -> Callable[[MockContext], Outputs]:
     return outputs
 
 
-def _iam_policy(ctx: MockContext) -> Outputs:
-    out = _iam("policy", "ANPA")(ctx)
-    return out | {"id": out["arn"], "policyId": out.pop("uniqueId")}
 
 
-def _oidc_provider(ctx: MockContext) -> Outputs:
-    url = str(ctx.inputs.get("url") or "https://oidc.example").removeprefix("https://")
-    arn = _arn(ctx, "iam", f"oidc-provider/{url}", region=False)
-    return {"id": arn, "arn": arn}
 
 
 def _s3_bucket(ctx: MockContext) -> Outputs:
@@ -185,7 +170,6 @@ AWS_OUTPUTS: dict[str, Callable[[MockContext], Outputs]] = {
     "aws:ec2/subnet:Subnet": _subnet,
     "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "aws:ec2/instance:Instance": _instance,
     "aws:ec2/capacityReservation:CapacityReservation": _ec2("cr", "capacity-reservation"),
     "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
     "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
@@ -195,10 +179,6 @@ AWS_OUTPUTS: dict[str, Callable[[MockContext], Outputs]] = {
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:iam/role:Role": _iam("role", "AROA"),
     "aws:iam/instanceProfile:InstanceProfile": _iam("instance-profile", "AIPA"),
-    "aws:iam/user:User": _iam("user", "AIDA"),
-    "aws:iam/policy:Policy": _iam_policy,
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
-    "aws:s3/bucketV2:BucketV2": _s3_bucket,
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,

@@ -110,11 +110,7 @@ GCP_OUTPUTS: dict[str, Callable[[MockContext], Outputs]] = {
     "gcp:compute/subnetwork:Subnetwork": _compute("subnetworks", "region"),
     "gcp:compute/firewall:Firewall": _compute("firewalls"),
     "gcp:compute/router:Router": _compute("routers", "region"),
-    "gcp:compute/address:Address": _compute("addresses", "region"),
     "gcp:compute/instanceTemplate:InstanceTemplate": _compute("instanceTemplates"),
-    "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate": _compute("instanceTemplates", "region"),
-    "gcp:compute/instanceGroupManager:InstanceGroupManager": _compute("instanceGroupManagers", "zone"),
     "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": _compute("instanceGroupManagers", "region"),
     "gcp:compute/reservation:Reservation": _compute("reservations", "zone"),
-    "gcp:compute/instance:Instance": _compute("instances", "zone"),
 }

@@ -20,7 +20,6 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:autoscaling/group:Group": ("minSize", "maxSize", "desiredCapacity", "capacityRebalance"),
     "aws:eks/cluster:Cluster": ("name", "version"),
     "aws:eks/nodeGroup:NodeGroup": ("instanceTypes", "capacityType", "amiType", "scalingConfig"),
-    "aws:s3/bucketV2:BucketV2": ("bucket", "forceDestroy"),
     "aws:s3/bucket:Bucket": ("bucket", "forceDestroy"),
     "aws:iam/role:Role": ("name",),
     "gcp:container/cluster:Cluster": ("location", "minMasterVersion", "releaseChannel.channel"),

@@ -82,8 +82,8 @@ def test_text_output_tree_flags_summary_and_sections():
     lines = proc.stdout.splitlines()
     assert "pulumi:pulumi:Stack fixture-test" in lines
     assert "  gpuinfra:test:Store store" in lines
-    (bucket,) = [line for line in lines if "BucketV2 store-weights" in line]
-    assert bucket.startswith("    aws:s3/bucketV2:BucketV2") and "[protect]" in bucket and "[retain]" in bucket
+    (bucket,) = [line for line in lines if "Bucket store-weights" in line]
+    assert bucket.startswith("    aws:s3/bucket:Bucket") and "[protect]" in bucket and "[retain]" in bucket
     assert "forceDestroy=false" in bucket
     (role,) = [line for line in lines if "Role store-reader" in line]
     assert "[ignore-changes: tags]" in role

@@ -32,7 +32,7 @@ def test_every_registration_is_recorded_once(run):
     assert names == sorted([
         ("gpuinfra:test:Store", "store"),
         ("pulumi:providers:aws", "store-usw2"),
-        ("aws:s3/bucketV2:BucketV2", "store-weights"),
+        ("aws:s3/bucket:Bucket", "store-weights"),
         ("aws:iam/role:Role", "store-reader"),
         ("aws:ec2/launchTemplate:LaunchTemplate", "store-l4"),
         ("aws:ec2/launchTemplate:LaunchTemplate", "store-h100"),
@@ -60,11 +60,14 @@ def test_parent_links(run):
 
 
 def test_options_are_recorded(run):
-    assert _by_name(run, "store-weights").options == {"protect": True, "retainOnDelete": True, "provider": "store-usw2"}
+    options = dict(_by_name(run, "store-weights").options)
+    # pulumi-aws 7 registers s3.Bucket with aliases to the old BucketV2 type (state written by either type adopts)
+    assert options.pop("aliases", None) in (None, [{"type": "aws:s3/bucketV2:BucketV2"}] * 2)
+    assert options == {"protect": True, "retainOnDelete": True, "provider": "store-usw2"}
     role = _by_name(run, "store-reader").options
     assert role["ignoreChanges"] == ["tags"]
     assert role["provider"] == "store-usw2"
-    assert role["dependsOn"] == [{"type": "aws:s3/bucketV2:BucketV2", "name": "store-weights"}]
+    assert role["dependsOn"] == [{"type": "aws:s3/bucket:Bucket", "name": "store-weights"}]
     assert _by_name(run, "settings").options["dependsOn"] == [{"type": "kubernetes:core/v1:Namespace", "name": "serving"}]
     assert "protect" not in _by_name(run, "store-l4").options
 
