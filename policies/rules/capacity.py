@@ -54,10 +54,11 @@ def _pools(views: list[ResourceView], s: Mapping[str, Any]) -> dict[tuple[str, s
 
 
 def check_spot(views: list[ResourceView], s: Mapping[str, Any]) -> Iterator[Finding]:
-    """Outside prod a GPU pool's autoscaled capacity includes spot (the burst is never on-demand only)."""
+    """Outside prod a GPU pool's autoscaled capacity includes spot or GCP flex-start (the burst is never on-demand
+    only; flex-start is a burst model too: preemptible-like, time-boxed, discounted)."""
     for (cloud, pool), rungs in _pools(views, s).items():
         burst = [c for c in rungs if c.autoscaled]
-        if burst and not any(c.purchase == "spot" for c in burst):
+        if burst and not any(c.purchase == "spot" or c.flex_start for c in burst):
             names = ", ".join(sorted({c.view.name for c in burst}))
             yield Finding(burst[0].view.label, f"GPU pool {pool} ({cloud}) scales {names} without a spot rung: "
                                                "non-prod bursts must run on spot")

@@ -35,6 +35,8 @@ class Capacity:
         instance_types: Types the nodes may use, primary first.
         min_nodes / max_nodes: Bounds; ``max_nodes`` None when the resource sets no maximum.
         local_ssds: Billed local SSDs per node (GCP optional SSDs).
+        flex_start: GCP flex-start (Dynamic Workload Scheduler) capacity: a burst model like spot, priced here at
+            on-demand (the upper bound; flex-start is discounted).
     """
 
     view: ResourceView
@@ -47,6 +49,7 @@ class Capacity:
     min_nodes: int
     max_nodes: int | None
     local_ssds: int = 0
+    flex_start: bool = False
 
     @property
     def gpu(self) -> bool:
@@ -143,7 +146,8 @@ def _node_pool(view: ResourceView, s: Mapping[str, Any]) -> list[Capacity]:
     purchase = "spot" if cfg.get("spot") or cfg.get("preemptible") else "reserved" if "SPECIFIC" in affinity else "on_demand"
     ssds = _int(dig(cfg, "localNvmeSsdBlockConfig", "localSsdCount")) or _int(dig(cfg, "ephemeralStorageLocalSsdConfig", "localSsdCount"))
     machine = cfg.get("machineType")
-    return [Capacity(view, "gcp", region_of(view, s), pool, tier, purchase, (machine,) if machine else (), lo, hi, ssds)]
+    return [Capacity(view, "gcp", region_of(view, s), pool, tier, purchase, (machine,) if machine else (), lo, hi, ssds,
+                     flex_start=cfg.get("flexStart") is True)]
 
 
 def _siblings(view: ResourceView, views: list[ResourceView], types: tuple[str, ...]) -> list[ResourceView]:
@@ -156,8 +160,32 @@ def _linked(view: ResourceView, views: list[ResourceView], types: tuple[str, ...
     return max(_siblings(view, views, types), key=lambda v: len(os.path.commonprefix([v.name, view.name])), default=None)
 
 
+def _template_of(view: ResourceView, views: list[ResourceView]) -> ResourceView | None:
+    """The instance template a MIG runs: the one its ``versions[].instanceTemplate`` self-link names (the link ends
+    in the template's physical name: its ``name``, or the logical name plus Pulumi's 7-hex auto-name suffix). While
+    the link is unknown (a first preview), the template of the template component named like the MIG under the same
+    parent (``GpuInstanceGroup`` -> ``GpuInstanceTemplate`` -> template: one level below the MIG's siblings), else a
+    sibling template."""
+    templates = [v for v in views if v.type in TEMPLATES]
+    for version in view.get("versions", default=[]) or []:
+        link = version.get("instanceTemplate") if isinstance(version, Mapping) else None
+        if not isinstance(link, str) or "/" not in link:
+            continue
+        physical = link.rsplit("/", 1)[-1]
+        for t in templates:
+            if physical == t.get("name") or (physical.startswith(f"{t.name}-") and len(physical) == len(t.name) + 8):
+                return t
+    components = {(v.type, v.name) for v in views if v.parent == view.parent and v.parent is not None
+                  and v.type.startswith("gpuinfra:")}
+    nested = [t for t in templates if t.parent in components]
+    same = [t for t in nested if t.parent is not None and t.parent[1] == view.name]
+    if len(same) == 1:
+        return same[0]
+    return _linked(view, views, TEMPLATES)
+
+
 def _mig(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) -> list[Capacity]:
-    template = _linked(view, views, TEMPLATES)
+    template = _template_of(view, views)
     scaler = _linked(view, views, AUTOSCALERS)
     pool, tier = _pool_tier(template.get("labels", default={}) if template else {})
     if scaler is not None:
@@ -169,9 +197,11 @@ def _mig(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) ->
     spot = sched.get("provisioningModel") == "SPOT" or bool(sched.get("preemptible"))
     reserved = template is not None and "SPECIFIC" in str(template.get("reservationAffinity", "type", default=""))
     purchase = "spot" if spot else "reserved" if reserved else "on_demand"
+    flex = sched.get("provisioningModel") == "FLEX_START"
     machine = template.get("machineType") if template else None
     ssds = sum(1 for d in (template.get("disks", default=[]) if template else []) if d.get("type") == "SCRATCH")
-    return [Capacity(view, "gcp", region_of(view, s), pool, tier, purchase, (machine,) if machine else (), lo, hi, ssds)]
+    return [Capacity(view, "gcp", region_of(view, s), pool, tier, purchase, (machine,) if machine else (), lo, hi, ssds,
+                     flex_start=flex)]
 
 
 def capacity(views: list[ResourceView], settings: Mapping[str, Any]) -> list[Capacity]:

@@ -7,6 +7,8 @@ from components.catalog import load_catalog
 from components.plan import names
 from components.plan.gcp_access import HEALTH_CHECK_RANGES
 from components.plan.gcp_shapes import node_shape
+from tests.conftest import ROOT
+from tests.gcp import variants
 
 TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
 MIG = "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager"
@@ -135,3 +137,16 @@ def test_vm_identity_reads_only_its_models_prefix(vm, pool):
     assert not any(f"/objects/{o}/" in grant["condition"]["expression"] for o in others)
     secret = vm.one("gcp:secretmanager/secretIamMember:SecretIamMember", f"{pool}-vm-api-key").inputs
     assert secret["role"] == "roles/secretmanager.secretAccessor"
+
+
+def test_the_policy_pack_prices_and_admits_vm_mode():
+    """Issue 18 item 1: the fleet rules find each MIG's template through versions[].instanceTemplate (it sits under
+    the GpuInstanceTemplate component, one level below the MIG), so the rungs are priced and the pools found; the
+    flex-start burst counts as the non-prod burst model. With a budget that covers the variant, nothing mandatory."""
+    from components.preview.plan import plan, plan_document
+
+    raw = variants.vm_mode()
+    raw["gpuinfra:budget"] = {**raw["gpuinfra:budget"], "monthly_usd": 250000}
+    doc = plan_document(plan(ROOT, "staging", raw_config=raw))
+    mandatory = [v["message"] for v in doc["violations"] if v["level"] == "mandatory"]
+    assert not mandatory, mandatory
