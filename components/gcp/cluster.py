@@ -8,7 +8,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.plan import gcp_access
+from components.plan import gcp_access, names
 from components.plan.gcp_shapes import gcp_version, service_account_id
 from components.spec import StackSpec
 
@@ -109,7 +109,7 @@ class GkeCluster(pulumi.ComponentResource):
     def _create_system_pool(self, name: str) -> gcp.container.NodePool:
         a, gke = self._args, self._args.spec.gcp.gke
         return gcp.container.NodePool(
-            f"{name}-system", cluster=self.cluster.id, location=a.region, node_locations=a.zones[:SYSTEM_ZONES],
+            names.gke_system_pool(a.region), cluster=self.cluster.id, location=a.region, node_locations=a.zones[:SYSTEM_ZONES],
             initial_node_count=gke.system_nodes,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=gke.system_nodes,
                                                              max_node_count=2 * gke.system_nodes),

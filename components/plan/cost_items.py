@@ -67,7 +67,7 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
                 price = system_node_price("gcp", spec.gcp.gke.system_machine_type)
                 if price is not None:
                     n_min = spec.gcp.gke.system_nodes * 3  # per zone, regional cluster over three zones
-                    items.append(CostItem(f"{cluster}-system", "gcp:container/nodePool:NodePool",
+                    items.append(CostItem(names.gke_system_pool(region), "gcp:container/nodePool:NodePool",
                                           spec.gcp.gke.system_machine_type, region, n_min, 2 * n_min, "on_demand",
                                           Hourly(price.usd * n_min, price.usd * n_min, price.usd * 2 * n_min)))
             else:

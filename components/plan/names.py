@@ -4,6 +4,15 @@ from __future__ import annotations
 from components.plan.ladder import Tier
 
 
+def gke_system_pool(region: str) -> str:
+    """Logical name of a GKE cluster's system node pool: ``system-<region>``, unique per stack. GKE refuses node
+    pool names over 40 characters and pulumi-gcp auto-names a NodePool ``<name>-<7 random>`` (pulumi/pulumi-gcp
+    provider/resources.go ``prov.SetAutonaming(255, "-")``, no NodePool override), so the old
+    ``<cluster>-system`` (36 characters in prod, 44 with the suffix) failed the create; the longest GCP region,
+    ``northamerica-northeast2``, gives 30 + 8."""
+    return f"system-{region}"
+
+
 def rung_name(pool: str, tier: Tier) -> str:
     """Name of the per-rung resource (node group, node pool, MIG): ``<pool>-<tier>``."""
     return f"{pool}-{tier}"

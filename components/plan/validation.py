@@ -117,7 +117,9 @@ def check_kubernetes_version(spec: StackSpec) -> None:
 
 
 #: GKE node pool names: at most 40 characters (GKE API error quoted in pulumi/pulumi-gcp#1510: "must be no longer
-#: than 40 characters"); Pulumi auto-naming appends "-" and 7 hex characters to the resource name.
+#: than 40 characters"); Pulumi auto-naming appends "-" and 7 characters to the resource name (pulumi-gcp
+#: provider/resources.go ``prov.SetAutonaming(255, "-")``, no NodePool override). The system pool is named by
+#: ``names.gke_system_pool`` within the same budget.
 GKE_NODE_POOL_NAME_MAX, AUTONAME_SUFFIX = 40, 8
 
 

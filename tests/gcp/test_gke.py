@@ -7,6 +7,9 @@ from components.catalog import load_catalog
 from components.plan import names
 from components.plan.gcp_shapes import gcp_version, node_shape
 from components.plan.scheduling import node_labels
+from components.spec.errors import ConfigError
+from tests.conftest import plan_of
+from tests.gcp import variants
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -36,7 +39,7 @@ def test_cluster_is_private_with_workload_identity(stack):
 
 
 def test_system_pool_matches_the_cost_model(stack):
-    pool = stack.one(NODE_POOL, f"{_cluster_name(stack)}-system")
+    pool = stack.one(NODE_POOL, "system-us-central1")
     gke = stack.spec.gcp.gke
     assert len(pool.inputs["nodeLocations"]) == 3
     assert pool.inputs["autoscaling"] == {"minNodeCount": gke.system_nodes, "maxNodeCount": 2 * gke.system_nodes}
@@ -107,7 +110,7 @@ def test_kubernetes_provider_is_built_from_the_cluster(stack):
     cluster = stack.one(CLUSTER, name)
     # The context is the cluster's own output name: the provider is built from (and waits for) the cluster.
     assert provider.inputs["context"] == cluster.outputs["name"]
-    assert {"type": NODE_POOL, "name": f"{name}-system"} in provider.options["dependsOn"]
+    assert {"type": NODE_POOL, "name": "system-us-central1"} in provider.options["dependsOn"]
     assert provider.parent == {"type": "gpuinfra:gcp:GkeCluster", "name": name}
 
 
@@ -133,3 +136,25 @@ def test_flex_start_burst_and_authorized_networks():
     assert "flexStart" not in floor and floor["spot"] is False
     cluster = records["gpuinfra-staging-us-central1-gke"]
     assert cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"][0]["cidrBlock"] == "203.0.113.0/24"
+
+
+def test_every_gke_node_pool_name_fits_gkes_limit_after_autonaming(stack_name):
+    """GKE refuses NodePool names over 40 characters; pulumi-gcp appends "-" + 7 random characters to the logical
+    name (provider/resources.go SetAutonaming(255, "-")), so logical names stay within 32."""
+    from tests.conftest import plan_json
+
+    pools = [r["name"] for r in plan_json(stack_name)["resources"] if r["type"] == NODE_POOL]
+    assert all(len(n) + 8 <= 40 for n in pools), [n for n in pools if len(n) + 8 > 40]
+
+
+def test_a_pool_name_too_long_for_gke_is_refused_with_its_key():
+    raw = variants.gcp_only("staging")
+    pool = raw["gpuinfra:gcp"]["gpu_pools"][0]
+    old = pool["name"]
+    pool["name"] = "l4-serving-pool-us-central"
+    for model in raw["gpuinfra:models"]:
+        model["pools"] = [pool["name"] if p == old else p for p in model["pools"]]
+    with pytest.raises(ConfigError) as err:
+        plan_of(raw)
+    assert err.value.path == "gpuinfra:gcp.gpu_pools[0].name"
+    assert "longer than GKE's 40" in err.value.message
