@@ -19,15 +19,6 @@ from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
 
 
-def _regions(spec: StackSpec) -> list[str]:
-    """Regions holding AWS GPU pools, primary first (the bucket lives there), in first-use order."""
-    assert spec.aws is not None and spec.aws.region
-    out = [spec.aws.region]
-    for cloud, pool in spec.pools():
-        region = spec.pool_region(cloud, pool)
-        if cloud == "aws" and region not in out:
-            out.append(region)
-    return out
 
 
 def _provider(spec: StackSpec, region: str) -> aws.Provider:
@@ -112,10 +103,10 @@ def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: A
 def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
     """Create the aws resources of the stack; returns the Kubernetes clusters for the serving layer."""
     spec = stack.basis.spec
-    assert spec.aws is not None
+    assert spec.aws is not None and stack.aws is not None
     targets: list[ClusterTarget] = []
     bucket: S3WeightsBucket | None = None
-    for region in _regions(spec):
+    for region in stack.aws.regions:
         provider = _provider(spec, region)
         if bucket is None:
             bucket = S3WeightsBucket("weights", S3WeightsBucketArgs(

@@ -21,14 +21,6 @@ from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
 
 
-def gcp_regions(spec: StackSpec) -> list[str]:
-    """Regions holding GCP pools, in first-use order."""
-    out: list[str] = []
-    for pool in spec.gcp.gpu_pools if spec.gcp else []:
-        region = spec.pool_region("gcp", pool)
-        if region not in out:
-            out.append(region)
-    return out
 
 
 def _providers(spec: StackSpec, project: str, regions: list[str]) -> dict[str, gcp.Provider]:
@@ -99,11 +91,11 @@ def _gke_pool(stack: StackPlan, pool: GpuPoolSpec, region: str, zones: list[str]
 def deploy_gcp(stack: StackPlan) -> list[ClusterTarget]:
     """Create the GCP resources of the stack; returns the GKE clusters for the serving layer (none in VM mode)."""
     spec = stack.basis.spec
-    assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
-    project, regions = spec.gcp.project, gcp_regions(spec)
-    providers = _providers(spec, project, list(dict.fromkeys([spec.gcp.region, *regions])))
+    assert spec.gcp is not None and stack.gcp is not None
+    project, regions, primary = stack.gcp.project, list(stack.gcp.regions), stack.gcp.primary_region
+    providers = _providers(spec, project, list(dict.fromkeys([primary, *regions])))
     reservations = _reservations(stack, providers)
-    bucket = _bucket(spec, project, providers[spec.gcp.region])
+    bucket = _bucket(spec, project, providers[primary])
     targets = []
     for region in regions:
         network = GcpNetwork(f"vpc-{region}", GcpNetworkArgs(region=region, spec=spec.gcp.network,

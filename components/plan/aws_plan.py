@@ -12,7 +12,8 @@ class AwsPlan:
 
     Attributes:
         primary_region: Region of the weights bucket (``aws.region``).
-        regions: Regions holding AWS GPU pools, primary first when it has pools, in first-use order.
+        regions: The primary region (the bucket lives there, pools or not), then the other regions holding AWS GPU
+            pools, in first-use order.
     """
 
     primary_region: str
@@ -23,9 +24,5 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     """Plan the ``aws`` section."""
     spec = basis.spec
     assert spec.aws is not None and spec.aws.region, "load_stack_spec fills the primary region"
-    regions = [spec.aws.region]
-    for pool in spec.aws.gpu_pools:
-        region = spec.pool_region("aws", pool)
-        if region not in regions:
-            regions.append(region)
+    regions = dict.fromkeys([spec.aws.region, *spec.pool_regions("aws")])
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions))

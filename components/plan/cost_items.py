@@ -24,14 +24,6 @@ class CostItem:
     hourly: Hourly
 
 
-def _regions(spec: StackSpec, cloud: str) -> list[str]:
-    """Regions of a cloud that hold GPU pools, in first-use order."""
-    out: list[str] = []
-    for c, pool in spec.pools():
-        region = spec.pool_region(c, pool)
-        if c == cloud and region not in out:
-            out.append(region)
-    return out
 
 
 def platform_items(spec: StackSpec) -> list[CostItem]:
@@ -39,7 +31,7 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
     items = []
     if spec.aws:
         nat = service_price("network", "aws_nat_gateway_hour").usd
-        for region in _regions(spec, "aws"):
+        for region in spec.pool_regions("aws"):
             if spec.aws.mode == "eks":
                 cluster = names.cluster_name(spec.environment, "aws", region)
                 items.append(CostItem(cluster, "aws:eks/cluster:Cluster", None, region, 1, 1, "on_demand",
@@ -59,7 +51,7 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
                 items.append(CostItem(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", None, region, azs, azs,
                                       "on_demand", Hourly.flat(azs * nat)))
     if spec.gcp:
-        for region in _regions(spec, "gcp"):
+        for region in spec.pool_regions("gcp"):
             if spec.gcp.mode == "gke":
                 cluster = names.cluster_name(spec.environment, "gcp", region)
                 items.append(CostItem(cluster, "gcp:container/cluster:Cluster", None, region, 1, 1, "on_demand",

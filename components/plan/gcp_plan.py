@@ -25,9 +25,4 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     """Plan the ``gcp`` section."""
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
-    regions: list[str] = []
-    for pool in spec.gcp.gpu_pools:
-        region = spec.pool_region("gcp", pool)
-        if region not in regions:
-            regions.append(region)
-    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(regions))
+    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")))

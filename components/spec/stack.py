@@ -63,6 +63,11 @@ class StackSpec(Spec):
                 return cloud, pool
         raise KeyError(name)
 
+    def pool_regions(self, cloud: str) -> list[str]:
+        """Regions holding ``cloud``'s GPU pools, in first-use order."""
+        section = self.aws if cloud == "aws" else self.gcp
+        return list(dict.fromkeys(self.pool_region(cloud, p) for p in (section.gpu_pools if section else [])))
+
     def pool_region(self, cloud: str, pool: GpuPoolSpec) -> str:
         """Region of a pool: its own, else its cloud's primary region."""
         section = self.aws if cloud == "aws" else self.gcp
