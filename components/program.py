@@ -22,20 +22,20 @@ def load_spec() -> StackSpec:
     return load_stack_spec(config, secret_keys)
 
 
-_PLANNED: list[StackPlan] = []
+_LAST: StackPlan | None = None
 
 
 def last_plan() -> StackPlan | None:
-    """The plan the latest ``build`` in this process rendered (the offline report reads it), or None."""
-    return _PLANNED[-1] if _PLANNED else None
+    """The plan the latest ``plan`` in this process made (the offline report reads it), or None."""
+    return _LAST
 
 
 def plan(spec: StackSpec) -> StackPlan:
     """Plan the stack once (raises ConfigError before anything is registered) and remember it for the report."""
-    _PLANNED.clear()
-    stack = plan_stack(spec)
-    _PLANNED.append(stack)
-    return stack
+    global _LAST
+    _LAST = None  # a failed plan leaves no stale plan behind
+    _LAST = plan_stack(spec)
+    return _LAST
 
 
 def build(stack: StackPlan) -> None:

@@ -75,7 +75,7 @@ class RetryBudget:
         (first try included), waits 0.5 s doubling up to 20 s (api_core jitters each wait uniformly in
         [0, delay], so a deadline alone would allow any number of quick tries), and an overall deadline of
         backoff + attempts x connect timeout."""
-        return _CappedRetry(self.attempts, predicate=_transient(), initial=0.5, maximum=20.0, multiplier=2.0,
+        return _capped_retry_class()(self.attempts, predicate=_transient(), initial=0.5, maximum=20.0, multiplier=2.0,
                             timeout=self.backoff_s + self.attempts * self.connect_s)
 
     def google_call(self) -> dict[str, Any]:
@@ -116,10 +116,6 @@ def _capped_retry_class() -> type:
             return per_call
 
     return CappedRetry
-
-
-def _CappedRetry(attempts: int, **kwargs: Any) -> Any:  # noqa: N802 (a class made lazily: google is optional)
-    return _capped_retry_class()(attempts, **kwargs)
 
 
 def check_endpoint(flag: str, url: str | None) -> str | None:

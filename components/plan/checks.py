@@ -7,6 +7,7 @@ import re
 from components.plan.basis import PlanBasis
 from components.plan.gcp_shapes import consumers, node_shape
 from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
+from components.plan.workloads import canary_replicas
 from components.spec import StackSpec
 from components.spec.errors import ConfigError, close_matches, key_path
 
@@ -31,7 +32,7 @@ def check_replica_capacity(basis: PlanBasis) -> None:
         mine = [p for p in plans if p.model == model.name and p.fits]
         if not mine:
             continue  # the fit check reports models that fit nowhere
-        canary = model.canary.replicas if model.canary else 0
+        canary = canary_replicas(model)
         for plan in mine:
             if canary and plan.max_replicas - canary < 1:
                 raise ConfigError(

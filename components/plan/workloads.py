@@ -65,7 +65,7 @@ def canary_replicas(model: ModelSpec) -> int:
 
 def replica_bounds(model: ModelSpec, plan: ServingPlan) -> tuple[int, int]:
     """(min, max) of the stable track on one pool: the model's bounds, clamped to what the pool hosts
-    beside the canary (``components.spec.checks`` refuses configs where nothing fits)."""
+    beside the canary (``components.plan.checks`` refuses configs where nothing fits)."""
     upper = max(0, min(model.replicas.max, plan.max_replicas - canary_replicas(model)))
     return min(model.replicas.min, upper), upper
 
