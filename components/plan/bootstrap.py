@@ -30,6 +30,9 @@ BOOTSTRAP_PATH = "/usr/local/sbin/gpuinfra-bootstrap"
 BOOT_SECONDS = 600
 #: Seconds per GiB to copy and sha256-verify weights (~100 MiB/s end to end, conservative for one stream).
 SECONDS_PER_WEIGHT_GIB = 10
+#: Compute Engine refuses a MIG autohealing ``initialDelaySec`` outside [0, 3600] (REST reference of
+#: instanceGroupManagers, autoHealingPolicies[].initialDelaySec; also pulumi-gcp's RegionInstanceGroupManager docs).
+GCE_MAX_AUTOHEAL_DELAY_SECONDS = 3600
 BOOTSTRAP_UNIT = "gpuinfra-bootstrap.service"
 
 

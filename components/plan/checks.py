@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from components.plan.basis import PlanBasis
+from components.plan.bootstrap import (BOOT_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECONDS, SECONDS_PER_WEIGHT_GIB,
+                                       health_check_grace_seconds)
 from components.plan.gcp_shapes import consumers, node_shape
 from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
 from components.plan.workloads import canary_replicas
@@ -130,8 +132,28 @@ def check_gcp_shapes(basis: PlanBasis) -> None:
                                   f"{res.zone!r} is outside the zones of pool {pool.name!r} ({', '.join(pool.zones)})")
 
 
+def check_vm_autoheal_grace(basis: PlanBasis) -> None:
+    """A GCP VM-mode pool must be able to wait out its own boot: a MIG's autohealing delay is capped at 3600 s, and a
+    VM still copying weights past the delay fails its health check and is recreated, forever (issue 18 item 8)."""
+    spec = basis.spec
+    if spec.gcp is None or spec.gcp.mode != "vm":
+        return
+    for plan in basis.serving:
+        if plan.cloud != "gcp" or not plan.fits:
+            continue
+        grace = health_check_grace_seconds(plan.weights_gib)
+        if grace > GCE_MAX_AUTOHEAL_DELAY_SECONDS:
+            most = (GCE_MAX_AUTOHEAL_DELAY_SECONDS - BOOT_SECONDS) / SECONDS_PER_WEIGHT_GIB
+            raise ConfigError(
+                key_path(("gcp", "mode")),
+                f"'vm' cannot serve {plan.model!r} on pool {plan.pool!r}: its {plan.weights_gib:.0f} GiB of weights "
+                f"need {grace} s to boot, above Compute Engine's {GCE_MAX_AUTOHEAL_DELAY_SECONDS} s autohealing delay "
+                f"(VM mode holds at most about {most:.0f} GiB); serve it with gcp.mode 'gke' or a smaller dtype")
+
+
 def check_plan(basis: PlanBasis) -> None:
     """Raise ``ConfigError`` for the first problem only the plan can see (run before anything registers)."""
     check_gcp_shapes(basis)
+    check_vm_autoheal_grace(basis)
     check_replica_capacity(basis)
     check_routing(basis.spec)
