@@ -14,7 +14,7 @@ from components.gcp.weights_access import GkeWeightsAccess, GkeWeightsAccessArgs
 from components.gcp.weights_bucket import GcsWeightsBucket, GcsWeightsBucketArgs
 from components.k8s.target import ClusterTarget
 from components.plan import names
-from components.plan.gcp_shapes import node_shape, reservation_shape, rung_zones
+from components.plan.gcp_shapes import floor_zones, node_shape, reservation_shape, rung_zones
 from components.plan.stack import StackPlan
 from components.plan.tags import cost_labels
 from components.spec import StackSpec
@@ -82,7 +82,8 @@ def _gke_pool(stack: StackPlan, pool: GpuPoolSpec, region: str, zones: list[str]
     gpu = load_catalog().instance("gcp", pool.instance_types[0]).gpu.name
     return GkeGpuNodePool(pool.name, GkeGpuNodePoolArgs(
         pool=pool, ladder=ladder, shape=node_shape(stack.basis, pool), gpu=gpu, cluster_id=cluster.cluster.id,
-        region=region, zones={r.tier: rung_zones(stack.basis, pool, r, region, zones) for r in ladder.rungs},
+        region=region, zones={r.tier: floor_zones(rung_zones(stack.basis, pool, r, region, zones), r.min_nodes)
+               for r in ladder.rungs},
         service_account_email=cluster.node_service_account_email, provider=provider, labels=cost_labels(spec),
         depends_on=[reservations[r] for r in {pool.capacity.reservation} if r in reservations]),
         opts=pulumi.ResourceOptions(depends_on=[cluster.system_pool]))

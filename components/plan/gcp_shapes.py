@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -136,6 +135,22 @@ def gcp_version(key: str) -> str:
     return str(versions()["gcp"][key])
 
 
+def floor_zones(zones: list[str], nodes: int) -> list[str]:
+    """The zones a GKE rung with a floor of ``nodes`` may use so that the floor starts exactly ``nodes`` nodes.
+
+    GKE's ``initial_node_count`` counts nodes *per zone* of ``node_locations`` (terraform-provider-google,
+    website/docs/r/container_node_pool.html.markdown: "In regional or multi-zonal clusters, this is the number of
+    nodes per zone"), so a floor of 1 over 3 zones would start 3 GPU nodes. A floor keeps the most zones that divide
+    it evenly (1 -> 1 zone, 2 -> 2, 3 -> 3, 4 over 3 zones -> 2); a rung without a floor keeps every zone."""
+    if nodes <= 0 or not zones:
+        return list(zones)
+    spread = max(k for k in range(1, len(zones) + 1) if nodes % k == 0)
+    return list(zones[:spread])
+
+
 def nodes_per_zone(nodes: int, zones: list[str]) -> int:
-    """Nodes per zone that host ``nodes`` across ``zones`` (GKE sizes pools per zone), rounded up."""
-    return math.ceil(nodes / max(1, len(zones)))
+    """Nodes per zone that start exactly ``nodes`` across ``zones`` (GKE sizes pools per zone; see floor_zones)."""
+    if not zones:
+        return nodes
+    assert nodes % len(zones) == 0, f"{nodes} nodes do not spread evenly over {zones} (use floor_zones)"
+    return nodes // len(zones)

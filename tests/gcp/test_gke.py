@@ -10,6 +10,7 @@ from components.plan.scheduling import node_labels
 from components.spec.errors import ConfigError
 from tests.conftest import plan_of
 from tests.gcp import variants
+from tests.gcp.conftest import Recorded
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -73,7 +74,24 @@ def test_node_pool_per_rung(stack):
                     record.options["dependsOn"]
             else:
                 assert cfg["reservationAffinity"]["consumeReservationType"] in ("ANY_RESERVATION", "NO_RESERVATION")
-                assert len(np["nodeLocations"]) >= 2
+                # A burst may use every zone; a floor only as many as divide it (see the floors test below).
+                assert len(np["nodeLocations"]) >= (2 if rung.min_nodes == 0 else 1)
+
+
+@pytest.mark.parametrize(("floor", "zones"), [(1, 3), (2, 3), (3, 3), (4, 3), (6, 4)])
+def test_every_floor_starts_exactly_its_count(floor, zones):
+    """GKE's initial_node_count is per zone of node_locations (terraform-provider-google,
+    website/docs/r/container_node_pool.html.markdown): staging's on-demand floor of 1 over 3 zones used to start 3 L4
+    nodes. Whatever the zones, each rung's first nodes are its floor, never more."""
+    raw = variants.gcp_only("staging")
+    pool = raw["gpuinfra:gcp"]["gpu_pools"][0]
+    pool["zones"] = [f"us-central1-{s}" for s in "abcf"[:zones]]
+    pool["capacity"] = {"on_demand": floor, "spot": 3}
+    record = Recorded(raw, "staging").one(NODE_POOL, names.rung_name(pool["name"], "on-demand"))
+    started = record.inputs["initialNodeCount"] * len(record.inputs["nodeLocations"])
+    assert started == floor, record.inputs["nodeLocations"]
+    assert record.inputs["autoscaling"]["totalMinNodeCount"] == floor
+    assert len(record.inputs["nodeLocations"]) == max(k for k in range(1, zones + 1) if floor % k == 0)  # widest spread
 
 
 def test_prod_h100_uses_the_bundled_ssds_and_the_reservation(prod):
