@@ -7,7 +7,7 @@ import re
 from components.plan.basis import PlanBasis
 from components.plan.bootstrap import (BOOT_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECONDS, SECONDS_PER_WEIGHT_GIB,
                                        health_check_grace_seconds)
-from components.plan.gcp_shapes import consumers, node_shape
+from components.plan.gcp_shapes import consumers, gcp_version, gke_channel_minors, gke_channel_offers, node_shape
 from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
 from components.plan.workloads import canary_replicas
 from components.spec import StackSpec
@@ -151,9 +151,25 @@ def check_vm_autoheal_grace(basis: PlanBasis) -> None:
                 f"(VM mode holds at most about {most:.0f} GiB); serve it with gcp.mode 'gke' or a smaller dtype")
 
 
+def check_gke_version(basis: PlanBasis) -> None:
+    """The pinned GKE minor must be one the cluster's release channel offers: GKE refuses a ``min_master_version``
+    its channel does not carry (GKE release notes, "Current versions"; the table is versions.yaml gcp.gke_channels)."""
+    gcp = basis.spec.gcp
+    if gcp is None or gcp.mode != "gke" or not gcp.gpu_pools:
+        return
+    channel, pinned = gcp.gke.release_channel, gcp_version("gke_kubernetes")
+    if not gke_channel_offers(channel, pinned):
+        lo, hi = gke_channel_minors(channel)
+        offering = [c for c in ("RAPID", "REGULAR", "STABLE") if gke_channel_offers(c, pinned)]
+        raise ConfigError(key_path(("gcp", "gke", "release_channel")),
+                          f"{channel!r} offers GKE {lo} to {hi}, not the pinned {pinned} (versions.yaml "
+                          f"gcp.gke_kubernetes); use one of: {', '.join(offering) or 'none (re-pin the version)'}")
+
+
 def check_plan(basis: PlanBasis) -> None:
     """Raise ``ConfigError`` for the first problem only the plan can see (run before anything registers)."""
     check_gcp_shapes(basis)
     check_vm_autoheal_grace(basis)
+    check_gke_version(basis)
     check_replica_capacity(basis)
     check_routing(basis.spec)

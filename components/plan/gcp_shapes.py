@@ -135,6 +135,28 @@ def gcp_version(key: str) -> str:
     return str(versions()["gcp"][key])
 
 
+def _minor(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def gke_channel_minors(channel: str) -> tuple[str, str]:
+    """The oldest and newest Kubernetes minor GKE's ``channel`` offers for new clusters (versions.yaml)."""
+    lo, hi = versions()["gcp"]["gke_channels"][channel]["minors"]
+    return str(lo), str(hi)
+
+
+def gke_channel_offers(channel: str, version: str) -> bool:
+    """Whether ``channel`` offers the Kubernetes minor of ``version`` (e.g. ``1.35`` or ``1.35.7-gke.1222000``)."""
+    lo, hi = gke_channel_minors(channel)
+    return _minor(lo) <= _minor(version) <= _minor(hi)
+
+
+def gke_default_version(channel: str) -> str:
+    """The patch version GKE creates a cluster at on ``channel`` when no newer minimum is asked for."""
+    return str(versions()["gcp"]["gke_channels"][channel]["default"])
+
+
 def floor_zones(zones: list[str], nodes: int) -> list[str]:
     """The zones a GKE rung with a floor of ``nodes`` may use so that the floor starts exactly ``nodes`` nodes.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from components.plan.gcp_shapes import gke_channel_offers, gke_default_version
+from components.preview.gcp_invokes import ZONE_SUFFIXES
 from components.preview.mock_context import MockContext, fake_certificate, stable_digits
 
 Outputs = dict[str, Any]
@@ -28,6 +30,29 @@ def _compute(collection: str, scope: str = "global") -> Callable[[MockContext], 
     return outputs
 
 
+def _master_version(ctx: MockContext) -> str:
+    """The version GKE creates the control plane at: the channel's default patch, or the asked-for minimum when that
+    is newer; a minimum the channel does not offer is refused, as GKE refuses it."""
+    channel = (ctx.inputs.get("releaseChannel") or {}).get("channel") or "REGULAR"
+    asked = ctx.inputs.get("minMasterVersion")
+    if asked and not gke_channel_offers(channel, asked):
+        raise ValueError(f"googleapi: Error 400: Master version {asked!r} is unsupported in the {channel} channel")
+    default = gke_default_version(channel)
+    if asked and tuple(map(int, asked.split(".")[:2])) > tuple(map(int, default.split(".")[:2])):
+        return f"{asked}.0-gke.0" if asked.count(".") == 1 else asked
+    return default
+
+
+def _router_nat(ctx: MockContext) -> Outputs:
+    """``projects/<p>/regions/<r>/routers/<router>/<name>`` (pulumi_gcp.compute.RouterNat import format)."""
+    project = ctx.inputs.get("project") or ctx.gcp_project
+    region = ctx.inputs.get("region") or ctx.gcp_region
+    router = str(ctx.inputs.get("router") or "router").rsplit("/", 1)[-1]
+    name = ctx.physical_name(lower=True)
+    return {"id": f"projects/{project}/regions/{region}/routers/{router}/{name}", "name": name, "project": project,
+            "region": region}
+
+
 def _cluster(ctx: MockContext) -> Outputs:
     name = ctx.physical_name(lower=True)
     project = ctx.inputs.get("project") or ctx.gcp_project
@@ -42,7 +67,7 @@ def _cluster(ctx: MockContext) -> Outputs:
         "selfLink": f"https://container.googleapis.com/v1/{ident}",
         "endpoint": f"34.{octets[1]}.{octets[2]}.{octets[3]}",
         "masterAuth": {"clusterCaCertificate": fake_certificate(ctx.typ, ident)},
-        "masterVersion": ctx.inputs.get("minMasterVersion") or "1.31.5-gke.1023000",
+        "masterVersion": _master_version(ctx),
         "labelFingerprint": ctx.hex(8),
     }
 
@@ -52,15 +77,20 @@ def _node_pool(ctx: MockContext) -> Outputs:
     project = ctx.inputs.get("project") or ctx.gcp_project
     location = ctx.inputs.get("location") or ctx.gcp_region
     cluster = str(ctx.inputs.get("cluster") or "cluster").rsplit("/", 1)[-1]
-    zone = f"{location}-a" if location.count("-") == 1 else location
-    group = f"{COMPUTE}projects/{project}/zones/{zone}/instanceGroupManagers/gke-{cluster}-{name}-{ctx.hex(8)}-grp"
+    # One managed instance group per zone the pool runs in (a regional pool without node_locations uses the
+    # region's zones), each named gke-<cluster>-<pool>-<hash>-grp as GKE names them.
+    zones = list(ctx.inputs.get("nodeLocations") or [])
+    if not zones:
+        zones = [location] if location.count("-") > 1 else [f"{location}-{s}" for s in ZONE_SUFFIXES.get(location, "abc")]
+    groups = [f"{COMPUTE}projects/{project}/zones/{zone}/instanceGroupManagers/gke-{cluster}-{name}-"
+              f"{ctx.hex(8, zone)}-grp" for zone in zones]
     return {
         "id": f"projects/{project}/locations/{location}/clusters/{cluster}/nodePools/{name}",
         "name": name,
         "project": project,
         "location": location,
-        "instanceGroupUrls": [group],
-        "managedInstanceGroupUrls": [group],
+        "instanceGroupUrls": groups,
+        "managedInstanceGroupUrls": groups,
     }
 
 
@@ -113,4 +143,10 @@ GCP_OUTPUTS: dict[str, Callable[[MockContext], Outputs]] = {
     "gcp:compute/instanceTemplate:InstanceTemplate": _compute("instanceTemplates"),
     "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": _compute("instanceGroupManagers", "region"),
     "gcp:compute/reservation:Reservation": _compute("reservations", "zone"),
+    # Regional objects have regional ids (the "can be imported" formats of pulumi_gcp.compute at the pinned SDK).
+    "gcp:compute/forwardingRule:ForwardingRule": _compute("forwardingRules", "region"),
+    "gcp:compute/regionAutoscaler:RegionAutoscaler": _compute("autoscalers", "region"),
+    "gcp:compute/regionBackendService:RegionBackendService": _compute("backendServices", "region"),
+    "gcp:compute/regionHealthCheck:RegionHealthCheck": _compute("healthChecks", "region"),
+    "gcp:compute/routerNat:RouterNat": _router_nat,
 }
