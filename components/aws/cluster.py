@@ -37,6 +37,7 @@ class EksClusterArgs:
         provider: Explicit AWS provider of the region.
         log_retention_days: Retention of the control-plane log group.
         tags: Cost tags.
+        api_client_cidrs: Private CIDRs admitted to the API endpoint on 443 (``AwsPlan.api_client_cidrs``).
     """
 
     region: str
@@ -45,6 +46,7 @@ class EksClusterArgs:
     provider: aws.Provider
     log_retention_days: int = 30
     tags: dict[str, str] = field(default_factory=dict)
+    api_client_cidrs: tuple[str, ...] = ()
 
 
 def _assume(service: str, *, tag_session: bool = False) -> str:
@@ -123,6 +125,13 @@ class EksCluster(pulumi.ComponentResource):
             tags=args.tags, opts=self._opts([attach, logs]))
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
+        # The private endpoint's ENIs carry the cluster security group, which admits only the cluster itself
+        # (EKS user guide, "View Amazon EKS security group requirements"): an in-network deployer needs 443.
+        for index, cidr in enumerate(self._args.api_client_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-client-{index}", security_group_id=cluster.vpc_config.cluster_security_group_id,
+                cidr_ipv4=cidr, ip_protocol="tcp", from_port=443, to_port=443,
+                description="deployer (pulumi up) to the Kubernetes API", tags=self._args.tags, opts=self._child)
         return cluster
 
     def _create_admin_access(self, name: str) -> None:

@@ -29,6 +29,8 @@ class GkeClusterArgs:
         project: GCP project id.
         network_id / subnet_id / pods_range / services_range: The region's :class:`GcpNetwork`.
         zones: Zones of the region (``compute.getZones``); the system pool uses the first three.
+        private_endpoint: Keep only the control plane's private endpoint, reachable from every region
+            (``GcpPlan.private_endpoint``: the deployer runs in-network).
     """
 
     spec: StackSpec
@@ -41,6 +43,7 @@ class GkeClusterArgs:
     zones: list[str]
     provider: gcp.Provider
     labels: dict[str, str] = field(default_factory=dict)
+    private_endpoint: bool = False
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -86,8 +89,13 @@ class GkeCluster(pulumi.ComponentResource):
             networking_mode="VPC_NATIVE", datapath_provider="ADVANCED_DATAPATH",
             ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
                 cluster_secondary_range_name=a.pods_range, services_secondary_range_name=a.services_range),
+            # enablePrivateEndpoint: "the master's internal IP address is used as the cluster endpoint" (GKE API,
+            # PrivateClusterConfig); global access lets one in-network runner reach every region's control plane.
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
-                enable_private_nodes=True, enable_private_endpoint=False, master_ipv4_cidr_block=str(net.master_cidr)),
+                enable_private_nodes=True, enable_private_endpoint=a.private_endpoint,
+                master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
+                    enabled=True) if a.private_endpoint else None,
+                master_ipv4_cidr_block=str(net.master_cidr)),
             master_authorized_networks_config=authorized,
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                 workload_pool=f"{a.project}.svc.id.goog"),

@@ -14,10 +14,12 @@ class AwsPlan:
         primary_region: Region of the weights bucket (``aws.region``).
         regions: The primary region (the bucket lives there, pools or not), then the other regions holding AWS GPU
             pools, in first-use order.
+        api_client_cidrs: Private CIDRs admitted to each EKS API endpoint on 443 (an in-network deployer's).
     """
 
     primary_region: str
     regions: tuple[str, ...]
+    api_client_cidrs: tuple[str, ...] = ()
 
 
 def plan_aws(basis: PlanBasis) -> AwsPlan:
@@ -25,4 +27,6 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     spec = basis.spec
     assert spec.aws is not None and spec.aws.region, "load_stack_spec fills the primary region"
     regions = dict.fromkeys([spec.aws.region, *spec.pool_regions("aws")])
-    return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions))
+    deployer = spec.deployer
+    clients = tuple(str(c) for c in deployer.network_cidrs) if deployer.runner == "in-network" else ()
+    return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients)

@@ -166,10 +166,56 @@ def check_gke_version(basis: PlanBasis) -> None:
                           f"gcp.gke_kubernetes); use one of: {', '.join(offering) or 'none (re-pin the version)'}")
 
 
+def _covered(cidr, allowed) -> bool:
+    return any(cidr.version == a.version and cidr.subnet_of(a) for a in allowed)
+
+
+def check_deployer_reach(spec: StackSpec) -> None:
+    """The machine running ``pulumi up`` installs the serving layer through each cluster's API endpoint, so it must
+    reach it as configured (issue 17 item 1, issue 18 item 11).
+
+    EKS: with ``endpointPublicAccess`` false the API answers only inside the VPC (EKS user guide, "Cluster API
+    server endpoint"); a public endpoint answers only ``publicAccessCidrs``. GKE: with authorized networks set the
+    endpoint answers only them (GKE docs, "About network isolation": authorized networks); an empty list leaves a
+    public endpoint open to every address, refused in prod."""
+    deployer = spec.deployer
+    external = deployer.runner == "external"
+    loc = ("deployer",)
+    if spec.aws is not None and spec.aws.mode == "eks" and spec.aws.gpu_pools:
+        eks = spec.aws.eks
+        if external and not eks.endpoint_public_access:
+            raise ConfigError(key_path((*loc, "runner")), "'external' cannot reach the EKS API: "
+                              "aws.eks.endpoint_public_access is false (private endpoint, VPC only); run the deploy "
+                              "on a runner inside the VPC (runner 'in-network' with network_cidrs, picked by the "
+                              "repository variable DEPLOY_RUNNER) or open the endpoint to deployer.egress_cidrs")
+        if external and not deployer.egress_cidrs:
+            raise ConfigError(key_path((*loc, "egress_cidrs")), "is empty: an external runner must name its public "
+                              "egress CIDRs, each inside aws.eks.public_access_cidrs")
+        for index, cidr in enumerate(deployer.egress_cidrs if external else []):
+            if not _covered(cidr, eks.public_access_cidrs):
+                raise ConfigError(key_path((*loc, "egress_cidrs", index)), f"{cidr} is outside "
+                                  "aws.eks.public_access_cidrs: the EKS API would refuse the deployer")
+    gcp = spec.gcp
+    if gcp is not None and gcp.mode == "gke" and gcp.gpu_pools:
+        authorized = gcp.gke.master_authorized_cidrs
+        if not authorized and spec.environment == "prod":
+            raise ConfigError(key_path(("gcp", "gke", "master_authorized_cidrs")),
+                              "is empty, which lets any address reach the prod GKE control plane; list the "
+                              "deployer's CIDRs (deployer.egress_cidrs or network_cidrs) and the operators' networks")
+        cidrs, key = ((deployer.egress_cidrs, "egress_cidrs") if external else (deployer.network_cidrs, "network_cidrs"))
+        for index, cidr in enumerate(cidrs):
+            # A private endpoint admits other internal ranges only as authorized networks; a public one with
+            # authorized networks admits only them.
+            if (authorized or not external) and not _covered(cidr, authorized):
+                raise ConfigError(key_path((*loc, key, index)), f"{cidr} is outside gcp.gke.master_authorized_cidrs: "
+                                  "the GKE control plane would refuse the deployer")
+
+
 def check_plan(basis: PlanBasis) -> None:
     """Raise ``ConfigError`` for the first problem only the plan can see (run before anything registers)."""
     check_gcp_shapes(basis)
     check_vm_autoheal_grace(basis)
     check_gke_version(basis)
+    check_deployer_reach(basis.spec)
     check_replica_capacity(basis)
     check_routing(basis.spec)

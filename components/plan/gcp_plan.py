@@ -14,15 +14,19 @@ class GcpPlan:
         project: The GCP project.
         primary_region: Region of the weights bucket (``gcp.region``).
         regions: Regions holding GCP GPU pools, in first-use order.
+        private_endpoint: GKE control planes keep only their private endpoint (the deployer runs in-network);
+            global access is then on so one runner reaches every region's cluster.
     """
 
     project: str
     primary_region: str
     regions: tuple[str, ...]
+    private_endpoint: bool = False
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
     """Plan the ``gcp`` section."""
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
-    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")))
+    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
+                   private_endpoint=spec.deployer.runner == "in-network")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,13 @@ def _router_nat(ctx: MockContext) -> Outputs:
             "region": region}
 
 
+def _private_endpoint(ctx: MockContext) -> str | None:
+    config = ctx.inputs.get("privateClusterConfig") or {}
+    if not config.get("enablePrivateEndpoint"):
+        return None
+    return str(ipaddress.ip_network(config.get("masterIpv4CidrBlock") or "172.16.0.0/28")[2])
+
+
 def _cluster(ctx: MockContext) -> Outputs:
     name = ctx.physical_name(lower=True)
     project = ctx.inputs.get("project") or ctx.gcp_project
@@ -65,7 +73,8 @@ def _cluster(ctx: MockContext) -> Outputs:
         "project": project,
         "location": location,
         "selfLink": f"https://container.googleapis.com/v1/{ident}",
-        "endpoint": f"34.{octets[1]}.{octets[2]}.{octets[3]}",
+        # With enablePrivateEndpoint the control plane's internal address (in the master /28) is the endpoint.
+        "endpoint": _private_endpoint(ctx) or f"34.{octets[1]}.{octets[2]}.{octets[3]}",
         "masterAuth": {"clusterCaCertificate": fake_certificate(ctx.typ, ident)},
         "masterVersion": _master_version(ctx),
         "labelFingerprint": ctx.hex(8),

@@ -28,7 +28,9 @@ class GkeSpec(Spec):
     """GKE cluster settings (one regional cluster per region that has GPU pools)."""
 
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
-    """GKE release channel (control plane and node versions follow it)."""
+    """GKE release channel (control plane and node versions follow it). It must offer the pinned minor
+    (versions.yaml `gcp.gke_kubernetes`; 1.35 is on all three): the plan checks it against the dated channel table
+    `gcp.gke_channels` (GKE release notes) and exits 2 otherwise."""
     system_machine_type: Annotated[str, AfterValidator(v.machine_type)] = "e2-standard-4"
     """Machine type of the system node pool."""
     system_nodes: int = Field(default=1, ge=1, le=10)

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 from components.spec.aws import AwsSpec
 from components.spec.base import Environment, Spec, TagText
 from components.spec.capacity import GpuPoolSpec
+from components.spec.deployer import DeployerSpec
 from components.spec.gcp import GcpSpec
 from components.spec.models import ModelSpec
 from components.spec.operations import BudgetSpec, MonitoringSpec, PolicySpec
@@ -39,6 +40,8 @@ class StackSpec(Spec):
     """GPU and serving monitoring."""
     policy: PolicySpec = PolicySpec()
     """Guardrail settings."""
+    deployer: DeployerSpec = DeployerSpec()
+    """Where the deploy and preview jobs run (reachability of the Kubernetes API endpoints)."""
     secrets: frozenset[str] = frozenset()
     """Names of the secret keys set for this stack (values never enter the spec)."""
 

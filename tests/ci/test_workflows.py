@@ -108,7 +108,9 @@ def test_deploy_runs_up_in_promotion_order_with_environments_and_one_lock_per_st
     previous = "test"
     for stack in ORDER:
         job = jobs[f"up-{stack}"]
-        assert job["needs"] == previous and job["environment"] == stack
+        assert job["needs"] == [previous, "runner"] and job["environment"] == stack
+        # The runner that reaches the cluster APIs (deployer.runner in the stacks): picked once, never hard-coded.
+        assert job["runs-on"] == "${{ needs.runner.outputs.label }}"
         assert job["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
         (step,) = _pulumi_steps(job)
@@ -117,6 +119,7 @@ def test_deploy_runs_up_in_promotion_order_with_environments_and_one_lock_per_st
         assert step["with"]["policyPackConfigs"] == f"policies/config.{stack}.json"
         previous = f"up-{stack}"
     assert "make test" in yaml.safe_dump(jobs["test"])
+    assert "vars.DEPLOY_RUNNER" in yaml.safe_dump(jobs["runner"])
 
 
 def test_drift_refreshes_then_expects_no_changes_and_reports_one_issue():

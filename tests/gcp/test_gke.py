@@ -144,7 +144,7 @@ def test_flex_start_burst_and_authorized_networks():
     from tests.gcp import variants
 
     raw = variants.gcp_only("staging")
-    raw["gpuinfra:gcp"]["gke"]["master_authorized_cidrs"] = ["203.0.113.0/24"]
+    raw["gpuinfra:gcp"]["gke"]["master_authorized_cidrs"] = ["203.0.113.0/24", "10.250.0.0/24"]  # + the runner
     raw["gpuinfra:gcp"]["gpu_pools"][0].update(flex_start=True, max_run_duration_hours=24)
     records = {r.name: r.inputs for r in run_program(ROOT, "staging", raw_config=raw).resources}
     burst = records["l4-gke-spot"]["nodeConfig"]
