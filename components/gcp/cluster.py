@@ -12,10 +12,13 @@ from components.plan import gcp_access, names
 from components.plan.gcp_shapes import gcp_version, service_account_id
 from components.spec import StackSpec
 
-#: Node pool fields GKE itself mutates (labels/taints it adds, sizes the autoscaler changes): without
-#: ignore_changes every preview shows a diff and an update would fight the autoscaler. Wire (camelCase) paths.
-NODE_POOL_IGNORE_CHANGES = ["initialNodeCount", "nodeCount", "nodeConfig.labels", "nodeConfig.taints",
-                            "nodeConfig.resourceLabels"]
+#: Node pool fields the cluster autoscaler changes: without ignore_changes an update would fight it. Wire
+#: (camelCase) paths. Labels, taints and resource labels stay managed: the provider already suppresses what GKE
+#: adds itself (terraform-provider-google v7.45.0 google/services/container/node_config.go:
+#: containerNodePoolLabelsSuppress for GKE Sandbox's node labels, containerNodePoolResourceLabelsDiffSuppress
+#: for "goog-gke" resource labels; GKE-applied taints land in the computed effective_taints, not in taint),
+#: and ignoring them would hide real edits such as cost-label changes.
+NODE_POOL_IGNORE_CHANGES = ["initialNodeCount", "nodeCount"]
 SYSTEM_ZONES = 3  # the cost model prices system nodes per zone over three zones
 
 
