@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from components.catalog import load_catalog
-from components.plan import names
+from components.plan import gcp_access, names
 from components.plan.gcp_shapes import gcp_version, node_shape
 from components.plan.scheduling import node_labels
 from components.spec.errors import ConfigError
@@ -13,6 +13,7 @@ from tests.gcp import variants
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+ACCOUNT = "gcp:serviceaccount/account:Account"
 
 
 @pytest.fixture(params=["staging", "prod"])
@@ -163,3 +164,17 @@ def test_a_pool_name_too_long_for_gke_is_refused_with_its_key():
         plan_of(raw)
     assert err.value.path == "gpuinfra:gcp.gpu_pools[0].name"
     assert "longer than GKE's 40" in err.value.message
+
+
+def test_the_default_pool_runs_as_the_node_service_account(stack):
+    # The cluster's node_config is the temporary default pool's (pulumi-gcp 10.2.0 container.Cluster:
+    # "node_config: Parameters used in creating the default node pool"); unset, GKE uses the Compute Engine
+    # default service account, which many projects disable.
+    cluster = stack.one(CLUSTER, _cluster_name(stack))
+    assert cluster.inputs["removeDefaultNodePool"] is True
+    node_accounts = {a.outputs["email"] for a in stack.of_type(ACCOUNT) if a.name.endswith("-nodes")}
+    assert len(node_accounts) == 1
+    cfg = cluster.inputs.get("nodeConfig") or {}
+    assert cfg.get("serviceAccount") in node_accounts
+    assert cfg.get("oauthScopes") == [gcp_access.CLOUD_PLATFORM_SCOPE]
+    assert not cfg.get("serviceAccount", "").endswith("-compute@developer.gserviceaccount.com")
