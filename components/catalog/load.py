@@ -87,6 +87,7 @@ def _instance(cloud: Cloud, name: str, row: Mapping[str, Any], gpus: Mapping[str
         ram_gib=float(row["ram_gib"]), local_nvme_disks=disks, local_nvme_gb_per_disk=per_disk,
         local_nvme_mode=mode, efa_interfaces=efa, quota_family=quota, accelerator=accelerator,
         network_gbps=row.get("network_gbps"), spec_source=row["spec_source"],
+        gvnic_required=bool(row.get("gvnic_required", False)),
     )
 
 

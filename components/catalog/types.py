@@ -54,6 +54,7 @@ class InstanceType:
         quota_family: AWS vCPU quota bucket "G" or "P"; on GCP the accelerator name (quotas are per GPU model).
         accelerator: GCP accelerator type (e.g. "nvidia-l4"); None on AWS.
         network_gbps: Network bandwidth in Gbit/s ("up to" values included), None when not recorded.
+        gvnic_required: GCP: the machine series boots only with the gVNIC network driver (A3, A4); False on AWS.
     """
 
     cloud: Cloud
@@ -70,6 +71,7 @@ class InstanceType:
     accelerator: str | None = None
     network_gbps: float | None = None
     spec_source: str = ""
+    gvnic_required: bool = False
 
     @property
     def vram_gib_per_gpu(self) -> float:

@@ -123,7 +123,8 @@ def validate_instance_row(row: Mapping[str, Any], cloud: str, gpu_names: Iterabl
     """
     errors: list[str] = []
     common = ("gpu", "gpu_count", "vcpu", "ram_gib", "spec_source", "prices", "network_gbps")
-    specific = ("local_nvme", "efa_interfaces", "quota_family") if cloud == "aws" else ("local_ssd", "accelerator")
+    specific = ("local_nvme", "efa_interfaces", "quota_family") if cloud == "aws" else ("local_ssd", "accelerator",
+                                                                                          "gvnic_required")
     _unknown_keys(row, common + specific, errors)
     gpu_names = sorted(gpu_names)
     if row.get("gpu") not in gpu_names:
@@ -147,6 +148,8 @@ def validate_instance_row(row: Mapping[str, Any], cloud: str, gpu_names: Iterabl
         _positive_int(ssd, "count", errors, minimum=0)
         _positive_int(ssd, "gb_per_disk", errors, minimum=0)
         _text(row, "accelerator", errors)
+        if not isinstance(row.get("gvnic_required", False), bool):
+            errors.append(f"gvnic_required: {row.get('gvnic_required')!r} must be true or false")
     prices = row.get("prices")
     if not isinstance(prices, Mapping):
         errors.append(f"prices: {prices!r} must be a mapping of region to price row")

@@ -12,10 +12,13 @@ from components.plan import gcp_access, names
 from components.plan.gcp_shapes import gcp_version, service_account_id
 from components.spec import StackSpec
 
-#: Node pool fields GKE itself mutates (labels/taints it adds, sizes the autoscaler changes): without
-#: ignore_changes every preview shows a diff and an update would fight the autoscaler. Wire (camelCase) paths.
-NODE_POOL_IGNORE_CHANGES = ["initialNodeCount", "nodeCount", "nodeConfig.labels", "nodeConfig.taints",
-                            "nodeConfig.resourceLabels"]
+#: Node pool fields the cluster autoscaler changes: without ignore_changes an update would fight it. Wire
+#: (camelCase) paths. Labels, taints and resource labels stay managed: the provider already suppresses what GKE
+#: adds itself (terraform-provider-google v7.45.0 google/services/container/node_config.go:
+#: containerNodePoolLabelsSuppress for GKE Sandbox's node labels, containerNodePoolResourceLabelsDiffSuppress
+#: for "goog-gke" resource labels; GKE-applied taints land in the computed effective_taints, not in taint),
+#: and ignoring them would hide real edits such as cost-label changes.
+NODE_POOL_IGNORE_CHANGES = ["initialNodeCount", "nodeCount"]
 SYSTEM_ZONES = 3  # the cost model prices system nodes per zone over three zones
 
 
@@ -73,9 +76,10 @@ class GkeCluster(pulumi.ComponentResource):
         account = gcp.serviceaccount.Account(
             f"{name}-nodes", project=a.project, account_id=service_account_id("gke", a.spec.environment, a.region),
             display_name=f"gpuinfra GKE nodes {a.region}", opts=self._child)
-        for role in gcp_access.NODE_PROJECT_ROLES:
+        self._node_roles = [
             gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1]}", project=a.project, role=role,
                                    member=account.email.apply(lambda e: f"serviceAccount:{e}"), opts=self._child)
+            for role in gcp_access.NODE_PROJECT_ROLES]
         return account.email
 
     def _create_cluster(self, name: str) -> gcp.container.Cluster:
@@ -102,6 +106,11 @@ class GkeCluster(pulumi.ComponentResource):
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=gke.release_channel),
             min_master_version=gcp_version("gke_kubernetes"),
             remove_default_node_pool=True, initial_node_count=1,
+            # node_config configures the temporary default pool (pulumi-gcp 10.2.0 Cluster docs: "Parameters used
+            # in creating the default node pool"): without it that pool runs as the Compute Engine default
+            # service account, which many projects disable or delete, and cluster creation fails.
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                service_account=self.node_service_account_email, oauth_scopes=[gcp_access.CLOUD_PLATFORM_SCOPE]),
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True)),
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
@@ -110,9 +119,10 @@ class GkeCluster(pulumi.ComponentResource):
                     enabled=gke.enable_managed_prometheus or gke.enable_managed_dcgm)),
             enable_shielded_nodes=True, resource_labels=a.labels,
             deletion_protection=a.spec.environment == "prod",
-            # The removed default pool's settings are irrelevant after creation.
+            # The removed default pool's settings are irrelevant after creation (and never replace a cluster).
+            # Its nodes run as the node account: grant its roles first.
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-                ignore_changes=["nodeConfig", "initialNodeCount"])))
+                ignore_changes=["nodeConfig", "initialNodeCount"], depends_on=self._node_roles)))
 
     def _create_system_pool(self, name: str) -> gcp.container.NodePool:
         a, gke = self._args, self._args.spec.gcp.gke

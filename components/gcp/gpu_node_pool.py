@@ -94,6 +94,8 @@ class GkeGpuNodePool(pulumi.ComponentResource):
             ephemeral_storage_local_ssd_config=(
                 gcp.container.NodePoolNodeConfigEphemeralStorageLocalSsdConfigArgs(local_ssd_count=a.shape.local_ssd_count)
                 if a.shape.local_ssd_count else None),
+            # gVNIC on every GPU pool (COS supports it on all GPU nodes); the series with nic_type GVNIC
+            # (A3, catalog gvnic_required) cannot boot without it.
             gvnic=gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True),
             labels=node_labels(a.pool.name, rung.tier, a.gpu),
             taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=GPU_TAINT["key"], value=GPU_TAINT["value"],

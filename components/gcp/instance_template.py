@@ -60,7 +60,9 @@ class GpuInstanceTemplate(pulumi.ComponentResource):
                 type=args.shape.accelerator, count=args.shape.gpu_count)],
             scheduling=self._scheduling(), reservation_affinity=self._reservation_affinity(),
             # No access_configs: no external IP; egress goes through Cloud NAT, Google APIs stay private.
-            network_interfaces=[gcp.compute.InstanceTemplateNetworkInterfaceArgs(subnetwork=args.subnetwork)],
+            # nic_type GVNIC where the machine series requires it (A3: gVNIC only; catalog gvnic_required).
+            network_interfaces=[gcp.compute.InstanceTemplateNetworkInterfaceArgs(
+                subnetwork=args.subnetwork, nic_type=args.shape.nic_type)],
             # cloud-platform scope with narrow IAM roles is Google's recommended pattern: scopes are legacy.
             service_account=gcp.compute.InstanceTemplateServiceAccountArgs(
                 email=args.service_account_email, scopes=[gcp_access.CLOUD_PLATFORM_SCOPE]),

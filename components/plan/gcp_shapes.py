@@ -39,6 +39,9 @@ class GcpShape:
     gpu_count: int
     local_ssd_count: int
     bundled_ssd: bool
+    #: "GVNIC" when the machine series requires the gVNIC driver (catalog ``gvnic_required``), else None
+    #: (Compute Engine's default VirtIO-Net).
+    nic_type: str | None = None
 
     @property
     def local_ssd_gb(self) -> int:
@@ -56,7 +59,12 @@ def node_shape(basis: PlanBasis, pool: GpuPoolSpec, machine_type: str | None = N
     assert inst is not None and inst.accelerator, "spec checks refuse unknown GCP machine types"
     return GcpShape(machine_type=inst.name, accelerator=inst.accelerator, gpu_count=inst.gpu_count,
                     local_ssd_count=local_ssd_count(inst, basis.pool_weights_gib(pool.name)),
-                    bundled_ssd=inst.local_nvme_mode == "bundled")
+                    bundled_ssd=inst.local_nvme_mode == "bundled", nic_type=_nic_type(inst))
+
+
+def _nic_type(inst) -> str | None:
+    """The vNIC type a machine type needs: gVNIC for the series that boot only with it (catalog data)."""
+    return "GVNIC" if inst.gvnic_required else None
 
 
 def consumers(spec: StackSpec, reservation: str) -> list[GpuPoolSpec]:
@@ -74,11 +82,12 @@ def reservation_shape(basis: PlanBasis, reservation: GcpReservationSpec) -> GcpS
         inst = load_catalog().instance("gcp", reservation.machine_type)
         assert inst is not None and inst.accelerator
         count = inst.local_nvme_disks if inst.local_nvme_mode == "bundled" else 0
-        shape = GcpShape(inst.name, inst.accelerator, inst.gpu_count, count, inst.local_nvme_mode == "bundled")
+        shape = GcpShape(inst.name, inst.accelerator, inst.gpu_count, count, inst.local_nvme_mode == "bundled",
+                         _nic_type(inst))
     if reservation.local_ssd_count is None:
         return shape
     return GcpShape(shape.machine_type, shape.accelerator, shape.gpu_count, reservation.local_ssd_count,
-                    shape.bundled_ssd)
+                    shape.bundled_ssd, shape.nic_type)
 
 
 def provisioning_model(pool: GpuPoolSpec, rung: Rung) -> Provisioning:

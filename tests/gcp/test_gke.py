@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from components.catalog import load_catalog
-from components.plan import names
+from components.plan import gcp_access, names
 from components.plan.gcp_shapes import gcp_version, node_shape
 from components.plan.scheduling import node_labels
 from components.spec.errors import ConfigError
@@ -14,7 +14,7 @@ from tests.gcp.conftest import Recorded
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
-MUTATED = {"initialNodeCount", "nodeCount", "nodeConfig.labels", "nodeConfig.taints", "nodeConfig.resourceLabels"}
+ACCOUNT = "gcp:serviceaccount/account:Account"
 
 
 @pytest.fixture(params=["staging", "prod"])
@@ -100,11 +100,17 @@ def test_prod_h100_uses_the_bundled_ssds_and_the_reservation(prod):
     assert cfg["reservationAffinity"]["values"] == ["a3-usc1-a"]
 
 
-def test_ignore_changes_on_every_node_pool(stack):
+def test_node_pools_ignore_only_the_autoscaled_counts(stack):
+    # terraform-provider-google v7.45.0 google/services/container/node_config.go already suppresses the diffs
+    # GKE causes itself: containerNodePoolLabelsSuppress (GKE Sandbox's sandbox.gke.io/ labels),
+    # containerNodePoolResourceLabelsDiffSuppress ("goog-gke" resource labels), and GKE-added taints are read
+    # into the computed effective_taints. Ignoring labels, taints or resource labels only hides real edits.
     pools = stack.of_type(NODE_POOL)
     assert pools
     for pool in pools:
-        assert MUTATED <= set(pool.options["ignoreChanges"]), pool.name
+        ignored = set(pool.options["ignoreChanges"])
+        assert {"initialNodeCount", "nodeCount"} <= ignored, pool.name
+        assert not {i for i in ignored if i.startswith("nodeConfig")}, (pool.name, ignored)
 
 
 def test_workload_identity_binding(stack):
@@ -176,3 +182,17 @@ def test_a_pool_name_too_long_for_gke_is_refused_with_its_key():
         plan_of(raw)
     assert err.value.path == "gpuinfra:gcp.gpu_pools[0].name"
     assert "longer than GKE's 40" in err.value.message
+
+
+def test_the_default_pool_runs_as_the_node_service_account(stack):
+    # The cluster's node_config is the temporary default pool's (pulumi-gcp 10.2.0 container.Cluster:
+    # "node_config: Parameters used in creating the default node pool"); unset, GKE uses the Compute Engine
+    # default service account, which many projects disable.
+    cluster = stack.one(CLUSTER, _cluster_name(stack))
+    assert cluster.inputs["removeDefaultNodePool"] is True
+    node_accounts = {a.outputs["email"] for a in stack.of_type(ACCOUNT) if a.name.endswith("-nodes")}
+    assert len(node_accounts) == 1
+    cfg = cluster.inputs.get("nodeConfig") or {}
+    assert cfg.get("serviceAccount") in node_accounts
+    assert cfg.get("oauthScopes") == [gcp_access.CLOUD_PLATFORM_SCOPE]
+    assert not cfg.get("serviceAccount", "").endswith("-compute@developer.gserviceaccount.com")

@@ -11,8 +11,21 @@ fetch_secret() {
 }
 # The burst MIGs autoscale on vLLM's queue gauge in Cloud Monitoring
 # (prometheus.googleapis.com/vllm:num_requests_waiting/gauge): the Ops Agent's Prometheus receiver scrapes
-# vLLM's /metrics (served without the API key) every 30 s. A failure here leaves serving up, only autoscaling blind.
+# vLLM's /metrics (served without the API key) every 30 s. Install first: the package ships its own
+# /etc/google-cloud-ops-agent/config.yaml (a plain %config file, replaced on install) and starts the agent on
+# it (GoogleCloudPlatform/ops-agent pkg/rpm/google-cloud-ops-agent.spec); then write ours, then restart so the
+# agent reads it. Any failure ends the script non-zero: a VM serving without the metric leaves autoscaling
+# blind, so the startup-script log says so instead of carrying on.
 setup_cloud_services() {
+  if ! systemctl cat google-cloud-ops-agent.service >/dev/null 2>&1; then
+    local installer rc=0
+    installer="$(mktemp)"
+    curl -sSfL --retry 5 -o "$installer" https://dl.google.com/cloudagents/add-google-cloud-ops-agent-repo.sh \
+      || { log "Ops Agent installer download failed: queue-based autoscaling has no metric"; return 1; }
+    bash "$installer" --also-install || rc=$?
+    rm -f "$installer"
+    if ((rc != 0)); then log "Ops Agent install failed (exit $rc): queue-based autoscaling has no metric"; return 1; fi
+  fi
   mkdir -p /etc/google-cloud-ops-agent
   cat > /etc/google-cloud-ops-agent/config.yaml <<OPS
 metrics:
@@ -30,10 +43,6 @@ metrics:
       vllm:
         receivers: [vllm]
 OPS
-  if ! systemctl cat google-cloud-ops-agent.service >/dev/null 2>&1; then
-    curl -sSfL -o /tmp/add-ops-agent-repo.sh https://dl.google.com/cloudagents/add-google-cloud-ops-agent-repo.sh \
-      && bash /tmp/add-ops-agent-repo.sh --also-install \
-      || { echo "gpuinfra: Ops Agent install failed: queue-based autoscaling has no metric" >&2; return 0; }
-  fi
-  systemctl restart google-cloud-ops-agent || echo "gpuinfra: Ops Agent restart failed" >&2
+  systemctl restart google-cloud-ops-agent \
+    || { log "Ops Agent restart failed: queue-based autoscaling has no metric"; return 1; }
 }
