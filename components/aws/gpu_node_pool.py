@@ -10,6 +10,7 @@ from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateA
 from components.catalog import load_catalog
 from components.catalog.versions import ami_parameter, eks_kubernetes_version
 from components.plan import autoscaler, names, nodeadm, scheduling
+from components.plan.eks_node_groups import rung_instance_types
 from components.plan.ladder import LadderPlan, Rung
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -110,6 +111,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
             user_data=nodeadm.node_config_user_data("RAID0"),
             capacity_reservation_id=self._require_reservation(rung).id if reserved else None,
             capacity_block=rung.tier == "capacity-block",
+            instance_type=rung_instance_types(rung).launch_template,
             extra_tags={"Pool": self._args.pool.name, "CapacityTier": rung.tier}), opts=self._child)
 
     def _create_rung(self, rung: Rung) -> aws.eks.NodeGroup:
@@ -120,6 +122,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
         tags = {**args.tags, **autoscaler.discovery_tags(args.cluster_name),
                 **autoscaler.node_template_tags(labels, scheduling.GPU_TAINT, gpus)}
         template = self._launch_template(rung, resource_name)
+        types = rung_instance_types(rung)
         # A capacity block only runs between its start and end: start at 0 and let the autoscaler scale it
         # while the block is active (outside it launches fail and the next priority is tried).
         block = rung.tier == "capacity-block"
@@ -130,7 +133,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
             resource_name, cluster_name=args.cluster.name, node_role_arn=args.node_role_arn,
             subnet_ids=self._subnets(rung), ami_type=AMI_TYPE, release_version=self._release,
             capacity_type=CAPACITY_TYPE[rung.tier],
-            instance_types=list(rung.instance_types), labels=labels,
+            instance_types=list(types.node_group) if types.node_group is not None else None, labels=labels,
             taints=[{"key": taint["key"], "value": taint["value"], "effect": EKS_TAINT_EFFECT[taint["effect"]]}],
             scaling_config={"min_size": low, "desired_size": low, "max_size": rung.max_nodes},
             update_config={"max_unavailable": 1},  # replace GPU nodes one at a time (serving capacity)
