@@ -8,9 +8,9 @@ import pulumi_aws as aws
 
 from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateArgs
 from components.catalog import load_catalog
-from components.catalog.versions import ami_parameter, eks_kubernetes_version
 from components.plan import autoscaler, names, nodeadm, scheduling
-from components.plan.eks_node_groups import rung_instance_types
+from components.plan.aws_plan import EksAmiPlan
+from components.plan.eks_node_groups import rung_instance_types, rung_update_config
 from components.plan.ladder import LadderPlan, Rung
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -42,6 +42,7 @@ class EksGpuNodePoolArgs:
         node_role_arn: Node IAM role.
         subnet_ids_by_az: Private subnets of the region per zone.
         provider: Explicit AWS provider of the region.
+        ami: The planned AMI release of the GPU node groups (pinned) and the parameter naming AWS's recommended one.
         reservation: The reservation behind the reserved / capacity-block rung, if any.
         spec: The stack (launch template settings: IMDS hop limit, cost tags, Kubernetes version).
         tags: Cost tags.
@@ -54,6 +55,7 @@ class EksGpuNodePoolArgs:
     node_role_arn: pulumi.Input[str]
     subnet_ids_by_az: dict[str, pulumi.Input[str]]
     provider: aws.Provider
+    ami: EksAmiPlan
     reservation: Reservation | None = None
     spec: StackSpec | None = None
     tags: dict[str, str] = field(default_factory=dict)
@@ -96,12 +98,24 @@ class EksGpuNodePool(pulumi.ComponentResource):
             raise ValueError(f"pool {self._args.pool.name!r}: rung {rung.tier} needs reservation {rung.reservation!r}")
         return self._args.reservation
 
-    def _ami_release(self) -> pulumi.Output[str]:
-        """The EKS AL2023 NVIDIA AMI release from its public SSM parameter (pinned in state per deploy)."""
-        spec = self._args.spec
-        version = (spec.aws.eks.kubernetes_version if spec and spec.aws else None) or eks_kubernetes_version()
-        name = ami_parameter("eks_al2023_nvidia_release", kubernetes_version=version)
-        return aws.ssm.get_parameter_output(name=name, opts=pulumi.InvokeOutputOptions(parent=self)).value
+    def _ami_release(self) -> str:
+        """The planned (pinned) AMI release; AWS's recommended one is shown beside it as an available update.
+
+        A release change rolls every node group of the pool, so it never follows the SSM parameter by itself.
+        """
+        ami = self._args.ami
+        recommended = aws.ssm.get_parameter_output(name=ami.recommended_parameter,
+                                                   opts=pulumi.InvokeOutputOptions(parent=self)).value
+        pool = self._args.pool.name
+
+        def report(value: str) -> dict[str, object]:
+            if value != ami.release_version:
+                pulumi.log.info(f"pool {pool}: EKS AMI release {value} is recommended (running {ami.release_version}); "
+                                "adopt it by editing eks_ami_release in components/catalog/data/versions.yaml", self)
+            return {"pinned": ami.release_version, "recommended": value, "update_available": value != ami.release_version}
+
+        pulumi.export(f"eks_ami_release_{pool.replace('-', '_')}", recommended.apply(report))
+        return ami.release_version
 
     def _launch_template(self, rung: Rung, resource_name: str) -> GpuLaunchTemplate:
         """The shared GPU launch template with the RAID0 NodeConfig, targeting the reservation for reserved rungs."""
@@ -136,7 +150,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
             instance_types=list(types.node_group) if types.node_group is not None else None, labels=labels,
             taints=[{"key": taint["key"], "value": taint["value"], "effect": EKS_TAINT_EFFECT[taint["effect"]]}],
             scaling_config={"min_size": low, "desired_size": low, "max_size": rung.max_nodes},
-            update_config={"max_unavailable": 1},  # replace GPU nodes one at a time (serving capacity)
+            update_config=rung_update_config(rung),  # one node at a time; no surge onto a full reservation
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             tags=tags,
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(

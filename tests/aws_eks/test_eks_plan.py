@@ -56,7 +56,7 @@ def test_one_node_group_per_rung_rendered_from_the_ladder(plans, key):
         assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
         low = 0 if rung.tier == "capacity-block" else rung.min_nodes
         assert inputs["scalingConfig"] == {"minSize": low, "desiredSize": low, "maxSize": rung.max_nodes}
-        assert inputs["updateConfig"] == {"maxUnavailable": 1}
+        assert inputs["updateConfig"]["maxUnavailable"] == 1  # strategy: tests/aws_eks/test_node_group_upstream.py
         autoscaled = rung.min_nodes != rung.max_nodes or rung.tier == "capacity-block"
         assert ("scalingConfig.desiredSize" in group.options.get("ignoreChanges", [])) == autoscaled
         assert inputs["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
