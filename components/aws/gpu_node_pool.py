@@ -104,15 +104,17 @@ class EksGpuNodePool(pulumi.ComponentResource):
         A release change rolls every node group of the pool, so it never follows the SSM parameter by itself.
         """
         ami = self._args.ami
-        recommended = aws.ssm.get_parameter_output(name=ami.recommended_parameter,
-                                                   opts=pulumi.InvokeOutputOptions(parent=self)).value
+        recommended = aws.ssm.get_parameter_output(  # the pool's region (the component itself has no provider)
+            name=ami.recommended_parameter,
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self._args.provider)).value
         pool = self._args.pool.name
 
         def report(value: str) -> dict[str, object]:
             if value != ami.release_version:
                 pulumi.log.info(f"pool {pool}: EKS AMI release {value} is recommended (running {ami.release_version}); "
                                 "adopt it by editing eks_ami_release in components/catalog/data/versions.yaml", self)
-            return {"pinned": ami.release_version, "recommended": value, "update_available": value != ami.release_version}
+            return {"pinned": ami.release_version, "recommended": value,
+                    "update_available": value != ami.release_version}
 
         pulumi.export(f"eks_ami_release_{pool.replace('-', '_')}", recommended.apply(report))
         return ami.release_version
