@@ -99,3 +99,16 @@ def test_a_newly_published_ami_rolls_no_node_group_and_is_shown_as_an_update(new
     assert reports and all(r["recommended"] == NEWER and r["update_available"] for r in reports.values())
     for group, release in after.items():  # release versions are "<kubernetes patch>-<AMI build date>"
         assert re.fullmatch(r"1\.35\.\d+-\d{8}", release), (group, release)
+
+
+def test_policies_still_see_the_capacity_block_rungs_gpu_type(plans):
+    """The policy pack reads GPU capacity back from resources: with the type moved into the launch template the
+    capacity-block rung must still count as GPU capacity of its configured type."""
+    from policies.rules.fleet import gpu_capacity
+    from policies.rules.view import from_records
+
+    records = [{"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs, "options": r.options}
+               for r in plans["block"].resources]
+    rows = [c for c in gpu_capacity(from_records(records), {"aws_region": "us-east-1"}) if c.tier == "capacity-block"]
+    configured = capacity_block_raw()["gpuinfra:aws"]["capacity_blocks"][0]["instance_type"]
+    assert [(c.purchase, c.instance_types) for c in rows] == [("capacity_block", (configured,))]
