@@ -53,7 +53,7 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
                 bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> ClusterTarget:
     """Cluster, GPU node groups, autoscaler and weight readers of one region."""
     spec = stack.basis.spec
-    assert spec.aws is not None
+    assert spec.aws is not None and stack.aws is not None and stack.aws.eks_ami is not None
     name = names.cluster_name(spec.environment, "aws", region)
     tags = cost_tags(spec)
     cluster = EksCluster(name, EksClusterArgs(
@@ -67,7 +67,7 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     for pool, ladder in zip(pools, ladders):
         gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
             pool=pool, ladder=ladder, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
-            subnet_ids_by_az=network.private_subnet_ids_by_az, provider=provider,
+            subnet_ids_by_az=network.private_subnet_ids_by_az, provider=provider, ami=stack.aws.eks_ami,
             reservation=reservations.get(pool.capacity.reservation or ""), spec=spec, tags=tags), opts=node_opts)
         groups.extend(gpu_pool.node_groups.values())
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id

@@ -8,8 +8,9 @@ import pulumi_aws as aws
 
 from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateArgs
 from components.catalog import load_catalog
-from components.catalog.versions import ami_parameter, eks_kubernetes_version
 from components.plan import autoscaler, names, nodeadm, scheduling
+from components.plan.aws_plan import EksAmiPlan
+from components.plan.eks_node_groups import rung_instance_types, rung_update_config
 from components.plan.ladder import LadderPlan, Rung
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -41,6 +42,7 @@ class EksGpuNodePoolArgs:
         node_role_arn: Node IAM role.
         subnet_ids_by_az: Private subnets of the region per zone.
         provider: Explicit AWS provider of the region.
+        ami: The planned AMI release of the GPU node groups (pinned) and the parameter naming AWS's recommended one.
         reservation: The reservation behind the reserved / capacity-block rung, if any.
         spec: The stack (launch template settings: IMDS hop limit, cost tags, Kubernetes version).
         tags: Cost tags.
@@ -53,6 +55,7 @@ class EksGpuNodePoolArgs:
     node_role_arn: pulumi.Input[str]
     subnet_ids_by_az: dict[str, pulumi.Input[str]]
     provider: aws.Provider
+    ami: EksAmiPlan
     reservation: Reservation | None = None
     spec: StackSpec | None = None
     tags: dict[str, str] = field(default_factory=dict)
@@ -95,12 +98,26 @@ class EksGpuNodePool(pulumi.ComponentResource):
             raise ValueError(f"pool {self._args.pool.name!r}: rung {rung.tier} needs reservation {rung.reservation!r}")
         return self._args.reservation
 
-    def _ami_release(self) -> pulumi.Output[str]:
-        """The EKS AL2023 NVIDIA AMI release from its public SSM parameter (pinned in state per deploy)."""
-        spec = self._args.spec
-        version = (spec.aws.eks.kubernetes_version if spec and spec.aws else None) or eks_kubernetes_version()
-        name = ami_parameter("eks_al2023_nvidia_release", kubernetes_version=version)
-        return aws.ssm.get_parameter_output(name=name, opts=pulumi.InvokeOutputOptions(parent=self)).value
+    def _ami_release(self) -> str:
+        """The planned (pinned) AMI release; AWS's recommended one is shown beside it as an available update.
+
+        A release change rolls every node group of the pool, so it never follows the SSM parameter by itself.
+        """
+        ami = self._args.ami
+        recommended = aws.ssm.get_parameter_output(  # the pool's region (the component itself has no provider)
+            name=ami.recommended_parameter,
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self._args.provider)).value
+        pool = self._args.pool.name
+
+        def report(value: str) -> dict[str, object]:
+            if value != ami.release_version:
+                pulumi.log.info(f"pool {pool}: EKS AMI release {value} is recommended (running {ami.release_version}); "
+                                "adopt it by editing eks_ami_release in components/catalog/data/versions.yaml", self)
+            return {"pinned": ami.release_version, "recommended": value,
+                    "update_available": value != ami.release_version}
+
+        pulumi.export(f"eks_ami_release_{pool.replace('-', '_')}", recommended.apply(report))
+        return ami.release_version
 
     def _launch_template(self, rung: Rung, resource_name: str) -> GpuLaunchTemplate:
         """The shared GPU launch template with the RAID0 NodeConfig, targeting the reservation for reserved rungs."""
@@ -110,6 +127,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
             user_data=nodeadm.node_config_user_data("RAID0"),
             capacity_reservation_id=self._require_reservation(rung).id if reserved else None,
             capacity_block=rung.tier == "capacity-block",
+            instance_type=rung_instance_types(rung).launch_template,
             extra_tags={"Pool": self._args.pool.name, "CapacityTier": rung.tier}), opts=self._child)
 
     def _create_rung(self, rung: Rung) -> aws.eks.NodeGroup:
@@ -120,6 +138,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
         tags = {**args.tags, **autoscaler.discovery_tags(args.cluster_name),
                 **autoscaler.node_template_tags(labels, scheduling.GPU_TAINT, gpus)}
         template = self._launch_template(rung, resource_name)
+        types = rung_instance_types(rung)
         # A capacity block only runs between its start and end: start at 0 and let the autoscaler scale it
         # while the block is active (outside it launches fail and the next priority is tried).
         block = rung.tier == "capacity-block"
@@ -130,10 +149,10 @@ class EksGpuNodePool(pulumi.ComponentResource):
             resource_name, cluster_name=args.cluster.name, node_role_arn=args.node_role_arn,
             subnet_ids=self._subnets(rung), ami_type=AMI_TYPE, release_version=self._release,
             capacity_type=CAPACITY_TYPE[rung.tier],
-            instance_types=list(rung.instance_types), labels=labels,
+            instance_types=list(types.node_group) if types.node_group is not None else None, labels=labels,
             taints=[{"key": taint["key"], "value": taint["value"], "effect": EKS_TAINT_EFFECT[taint["effect"]]}],
             scaling_config={"min_size": low, "desired_size": low, "max_size": rung.max_nodes},
-            update_config={"max_unavailable": 1},  # replace GPU nodes one at a time (serving capacity)
+            update_config=rung_update_config(rung),  # one node at a time; no surge onto a full reservation
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             tags=tags,
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(

@@ -84,15 +84,22 @@ class S3WeightsBucket(pulumi.ComponentResource):
         return bucket
 
     def _configure(self, name: str, bucket: aws.s3.Bucket) -> None:
-        """Versioning, encryption, no public access, no ACLs, TLS only, lifecycle."""
-        opts = self._child
+        """Versioning, encryption, no public access, no ACLs, TLS only, lifecycle: kept with the bucket.
+
+        Each guard is its own resource whose delete undoes it on the bucket left behind (pulumi-aws 7.51 docs:
+        deleting ``s3.BucketVersioning`` suspends versioning; destroying ``s3.BucketServerSideEncryptionConfiguration``
+        resets default encryption; the policy, public-access block, ownership controls and lifecycle are removed).
+        So they share the bucket's ``retain_on_delete`` / ``protect``, and the public-access block also sets the
+        provider's ``skip_destroy`` (the only one of these resources that has it in pulumi-aws 7.51).
+        """
+        opts = self._keep
         aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
                                 versioning_configuration={"status": "Enabled"}, opts=opts)
         aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=bucket.id,
                                                        rules=[self._encryption_rule()], opts=opts)
         block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=opts)
+            ignore_public_acls=True, restrict_public_buckets=True, skip_destroy=True, opts=opts)
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
                                        rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
         aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id,

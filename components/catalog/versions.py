@@ -43,6 +43,19 @@ def eks_kubernetes_version() -> str:
     return str(versions()["kubernetes"]["eks"])
 
 
+def eks_ami_release(kubernetes_version: str) -> str:
+    """The pinned EKS AL2023 NVIDIA AMI release (``release_version``) for a Kubernetes minor.
+
+    Raises:
+        ValueError: No release is pinned for that minor.
+    """
+    entry = versions()["eks_ami_release"]
+    if str(entry["kubernetes"]) != kubernetes_version:
+        raise ValueError(f"no EKS AMI release pinned for Kubernetes {kubernetes_version} "
+                         f"(versions.yaml eks_ami_release is for {entry['kubernetes']})")
+    return str(entry["al2023_x86_64_nvidia"])
+
+
 def ami_parameter(kind: str, **fields: str) -> str:
     """The public SSM parameter path of an AMI kind, e.g. ``dlami_base_gpu_al2023``."""
     return versions()["ami_parameters"][kind].format(**fields)

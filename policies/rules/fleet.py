@@ -97,11 +97,25 @@ def _pool_tier(labels: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return (str(pool) if pool else None), (str(tier) if tier else None)
 
 
-def _node_group(view: ResourceView, s: Mapping[str, Any]) -> list[Capacity]:
+def _template_types(pool: str | None, tier: str | None, views: list[ResourceView]) -> tuple[str, ...]:
+    """The type a node group's launch template names (a capacity-block group names none itself, as EKS requires),
+    found by the template's ``Pool`` / ``CapacityTier`` tags, never by resource names."""
+    if not pool or not tier:
+        return ()
+    for v in views:
+        tags = v.get("tags", default={}) if v.type == "aws:ec2/launchTemplate:LaunchTemplate" else {}
+        if isinstance(tags, Mapping) and tags.get("Pool") == pool and tags.get("CapacityTier") == tier:
+            found = v.get("instanceType")
+            return (found,) if isinstance(found, str) and found else ()
+    return ()
+
+
+def _node_group(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) -> list[Capacity]:
     pool, tier = _pool_tier(view.get("labels", default={}))
     kind = view.get("capacityType", default="ON_DEMAND")
     purchase = {"SPOT": "spot", "CAPACITY_BLOCK": "capacity_block"}.get(kind, "reserved" if tier == "reserved" else "on_demand")
-    return [Capacity(view, "aws", region_of(view, s), pool, tier, purchase, tuple(view.get("instanceTypes", default=[])),
+    types = tuple(view.get("instanceTypes", default=[]) or ()) or _template_types(pool, tier, views)
+    return [Capacity(view, "aws", region_of(view, s), pool, tier, purchase, types,
                      _int(view.get("scalingConfig", "minSize")), _int(view.get("scalingConfig", "maxSize"), None))]
 
 
@@ -209,7 +223,7 @@ def capacity(views: list[ResourceView], settings: Mapping[str, Any]) -> list[Cap
     out: list[Capacity] = []
     for v in views:
         if v.type == NODE_GROUP:
-            out += _node_group(v, settings)
+            out += _node_group(v, settings, views)
         elif v.type == ASG:
             out += _asg(v, settings, views)
         elif v.type == NODE_POOL:
