@@ -23,6 +23,16 @@ LOG_TYPES = ["api", "audit", "authenticator"]
 # Add-ons nodes need to become Ready (created before any node group) and CoreDNS, which needs nodes.
 PRE_NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 POST_NODE_ADDONS = ("coredns",)
+#: Add-on configuration values (JSON against the add-on's describe-addon-configuration schema). vpc-cni:
+#: NetworkPolicy enforcement (network policy controller + node agent), off by default, without which the serving
+#: namespace's default-deny and router-only ingress do nothing. Key and string type: chart aws-vpc-cni values.yaml
+#: `enableNetworkPolicy: "false"` (aws/amazon-vpc-cni-k8s v1.21.1, charts/aws-vpc-cni); EKS user guide "Restrict
+#: Pod network traffic with Kubernetes network policies" (awsdocs/amazon-eks-user-guide
+#: latest/ug/networking/eks-networking-add-ons.adoc): `{"enableNetworkPolicy": "true"}`, add-on v1.14.0-eksbuild.3
+#: or later, Kubernetes 1.25+, kernel 5.10+ (AL2023 AMIs). Standard enforcing mode (the default) keeps pods in
+#: namespaces without policies open. Kubelet probes still pass: the node agent always admits the node's own IP
+#: (aws/aws-network-policy-agent v1.3.1, the chart's nodeAgent tag: pkg/fwruleprocessor/fw_rule_processor.go).
+ADDON_CONFIGURATION: dict[str, dict[str, str]] = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 SYSTEM_LABEL = {"gpuinfra.dev/role": "system"}
 
 
@@ -144,8 +154,11 @@ class EksCluster(pulumi.ComponentResource):
         return role.arn
 
     def _addon(self, name: str, addon: str, depends_on: list[pulumi.Resource]) -> aws.eks.Addon:
+        config = ADDON_CONFIGURATION.get(addon)
         return aws.eks.Addon(f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon,
-                             addon_version=versions.eks_addon(addon), resolve_conflicts_on_create="OVERWRITE",
+                             addon_version=versions.eks_addon(addon),
+                             configuration_values=json.dumps(config) if config else None,
+                             resolve_conflicts_on_create="OVERWRITE",
                              resolve_conflicts_on_update="OVERWRITE", tags=self._args.tags,
                              opts=self._opts(depends_on))
 

@@ -255,3 +255,27 @@ def test_scale_from_zero_tags_reach_the_auto_scaling_groups(plans):
     assert {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags} == template
     assert {t.inputs["autoscalingGroupName"] for t in tags} == {asg}
     assert template["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
+
+
+def _addon_version(text: str) -> tuple[int, ...]:
+    """``v1.21.1-eksbuild.7`` -> (1, 21, 1, 7)."""
+    found = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-eksbuild\.(\d+)", text)
+    assert found, text
+    return tuple(int(g) for g in found.groups())
+
+
+@pytest.mark.parametrize("key", ["dev", "prod", "existing"])
+def test_vpc_cni_enforces_network_policies(plans, key):
+    # EKS user guide "Restrict Pod network traffic with Kubernetes network policies" (awsdocs/amazon-eks-user-guide
+    # latest/ug/networking/eks-networking-add-ons.adoc): configuration values {"enableNetworkPolicy": "true"} (a
+    # string, as the aws-vpc-cni chart's values.yaml `enableNetworkPolicy: "false"` at aws/amazon-vpc-cni-k8s
+    # v1.21.1) on a v1.14.0-eksbuild.3 or later add-on. Without it the serving namespace's policies do nothing.
+    plan = plans[key]
+    clusters = plan.of_type("aws:eks/cluster:Cluster")
+    assert clusters
+    for cluster in clusters:
+        (cni,) = [a for a in plan.children("gpuinfra:aws:EksCluster", cluster.name, "aws:eks/addon:Addon")
+                  if a.inputs["addonName"] == "vpc-cni"]
+        values = json.loads(cni.inputs["configurationValues"])
+        assert values["enableNetworkPolicy"] == "true"
+        assert _addon_version(cni.inputs["addonVersion"]) >= _addon_version("v1.14.0-eksbuild.3")
