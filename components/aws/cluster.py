@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog import versions
+from components.plan.aws_plan import ClusterAccess
 from components.spec.aws import EksSpec
 
 # AWS managed policies (IAM "AWS managed policies for Amazon EKS", checked 2026-11-23).
@@ -18,7 +19,6 @@ NODE_POLICIES = {
     "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 }
-ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 LOG_TYPES = ["api", "audit", "authenticator"]
 # Add-ons nodes need to become Ready (created before any node group) and CoreDNS, which needs nodes.
 PRE_NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
@@ -47,6 +47,7 @@ class EksClusterArgs:
         provider: Explicit AWS provider of the region.
         log_retention_days: Retention of the control-plane log group.
         tags: Cost tags.
+        access: Access entries (the plan's ``aws.cluster_access``).
     """
 
     region: str
@@ -55,6 +56,7 @@ class EksClusterArgs:
     provider: aws.Provider
     log_retention_days: int = 30
     tags: dict[str, str] = field(default_factory=dict)
+    access: tuple[ClusterAccess, ...] = ()
 
 
 def _assume(service: str, *, tag_session: bool = False) -> str:
@@ -97,7 +99,7 @@ class EksCluster(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.kubernetes_version = args.spec.kubernetes_version or versions.eks_kubernetes_version()
         self.cluster = self._create_cluster(name)
-        self._create_admin_access(name)
+        self._create_access(name)
         self.node_role_arn = self._create_node_role(name)
         pre = [self._addon(name, a, []) for a in PRE_NODE_ADDONS]
         self.system_node_group = self._create_system_nodes(name, pre)
@@ -135,15 +137,15 @@ class EksCluster(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         return cluster
 
-    def _create_admin_access(self, name: str) -> None:
-        """Cluster-admin access entries for the configured principals (keyed by their ARN's resource part)."""
-        for arn in self._args.spec.admin_principal_arns:
-            key = arn.split(":", 5)[-1].replace("/", "-")
-            entry = aws.eks.AccessEntry(f"{name}-admin-{key}", cluster_name=self.cluster.name, principal_arn=arn,
-                                        type="STANDARD", tags=self._args.tags, opts=self._child)
-            aws.eks.AccessPolicyAssociation(f"{name}-admin-{key}", cluster_name=self.cluster.name, principal_arn=arn,
-                                            policy_arn=ADMIN_ACCESS_POLICY, access_scope={"type": "cluster"},
-                                            opts=self._opts([entry]))
+    def _create_access(self, name: str) -> None:
+        """One access entry per planned principal, with its cluster-scoped access policy."""
+        for grant in self._args.access:
+            entry = aws.eks.AccessEntry(f"{name}-{grant.key}", cluster_name=self.cluster.name,
+                                        principal_arn=grant.principal_arn, type="STANDARD", tags=self._args.tags,
+                                        opts=self._child)
+            aws.eks.AccessPolicyAssociation(f"{name}-{grant.key}", cluster_name=self.cluster.name,
+                                            principal_arn=grant.principal_arn, policy_arn=grant.policy_arn,
+                                            access_scope={"type": "cluster"}, opts=self._opts([entry]))
 
     def _create_node_role(self, name: str) -> pulumi.Output[str]:
         role = aws.iam.Role(f"{name}-node-role", assume_role_policy=_assume("ec2.amazonaws.com"), tags=self._args.tags,

@@ -58,7 +58,8 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     tags = cost_tags(spec)
     cluster = EksCluster(name, EksClusterArgs(
         region=region, spec=spec.aws.eks, subnet_ids=list(network.private_subnet_ids_by_az.values()),
-        provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags))
+        provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
+        access=stack.aws.cluster_access if stack.aws else ()))
     pools = _pools(spec, region)
     ladders: list[LadderPlan] = [stack.ladders[p.name] for p in pools]
     node_opts = pulumi.ResourceOptions(depends_on=cluster.addons)

@@ -5,6 +5,39 @@ from dataclasses import dataclass
 
 from components.plan.basis import PlanBasis
 
+#: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
+#: latest/ug/manage-access/k8s-access/access-policy-reference.adoc). AmazonEKSViewPolicy would not do for the
+#: preview/drift role: it reads only core groups (apps, batch, networking.k8s.io, ...), not Secrets (where Helm
+#: keeps release state) nor the CRD objects this program manages (ServiceMonitor, HTTPRoute, ScaledObject...);
+#: AmazonEKSAdminViewPolicy is get/list/watch on every group and resource. Previews need no write access: the
+#: Kubernetes provider falls back to a client-side diff when the server-side dry-run is forbidden
+#: (pulumi/pulumi-kubernetes#2419, in every 4.x release).
+ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+VIEWER_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """One EKS access entry with one cluster-scoped access policy.
+
+    Attributes:
+        key: Resource-name suffix (``admin-<role path and name>`` / ``viewer-...``), stable per principal.
+        principal_arn: The IAM principal.
+        policy_arn: The EKS access policy associated with it.
+    """
+
+    key: str
+    principal_arn: str
+    policy_arn: str
+
+
+def plan_cluster_access(admin_arns: list[str], viewer_arns: list[str]) -> tuple[ClusterAccess, ...]:
+    """Access entries of every EKS cluster: cluster-admin principals, then read-only ones."""
+    def key(role: str, arn: str) -> str:
+        return f"{role}-" + arn.split(":", 5)[-1].replace("/", "-")
+    return (*(ClusterAccess(key("admin", a), a, ADMIN_ACCESS_POLICY) for a in admin_arns),
+            *(ClusterAccess(key("viewer", a), a, VIEWER_ACCESS_POLICY) for a in viewer_arns))
+
 
 @dataclass(frozen=True)
 class AwsPlan:
@@ -14,10 +47,12 @@ class AwsPlan:
         primary_region: Region of the weights bucket (``aws.region``).
         regions: The primary region (the bucket lives there, pools or not), then the other regions holding AWS GPU
             pools, in first-use order.
+        cluster_access: Access entries every EKS cluster of the stack gets (none in VM mode).
     """
 
     primary_region: str
     regions: tuple[str, ...]
+    cluster_access: tuple[ClusterAccess, ...] = ()
 
 
 def plan_aws(basis: PlanBasis) -> AwsPlan:
@@ -25,4 +60,6 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     spec = basis.spec
     assert spec.aws is not None and spec.aws.region, "load_stack_spec fills the primary region"
     regions = dict.fromkeys([spec.aws.region, *spec.pool_regions("aws")])
-    return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions))
+    eks = spec.aws.eks
+    access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
+    return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), cluster_access=access)

@@ -279,3 +279,24 @@ def test_vpc_cni_enforces_network_policies(plans, key):
         values = json.loads(cni.inputs["configurationValues"])
         assert values["enableNetworkPolicy"] == "true"
         assert _addon_version(cni.inputs["addonVersion"]) >= _addon_version("v1.14.0-eksbuild.3")
+
+
+def test_admin_and_preview_roles_get_cluster_scoped_access_entries(plans):
+    # EKS user guide "Review access policy permissions" (awsdocs/amazon-eks-user-guide
+    # latest/ug/manage-access/k8s-access/access-policy-reference.adoc): AmazonEKSClusterAdminPolicy, and
+    # AmazonEKSAdminViewPolicy = get/list/watch on every API group and resource (Secrets included). The narrower
+    # AmazonEKSViewPolicy lists only core groups, so a preview/refresh of ServiceMonitors, HTTPRoutes, ScaledObjects
+    # or Helm releases (state in Secrets) would be refused.
+    from tests.aws_eks.conftest import ADMIN_ARN, VIEWER_ARN
+
+    expected = {ADMIN_ARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                VIEWER_ARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"}
+    plan = plans["existing"]
+    (cluster,) = plan.of_type("aws:eks/cluster:Cluster")
+    entries = plan.children("gpuinfra:aws:EksCluster", cluster.name, "aws:eks/accessEntry:AccessEntry")
+    assert sorted(e.inputs["principalArn"] for e in entries) == sorted(expected)
+    assert all(e.inputs["type"] == "STANDARD" for e in entries)
+    links = plan.children("gpuinfra:aws:EksCluster", cluster.name,
+                          "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert {a.inputs["principalArn"]: a.inputs["policyArn"] for a in links} == expected
+    assert all(a.inputs["accessScope"] == {"type": "cluster"} for a in links)
