@@ -10,8 +10,9 @@ from components.plan.basis import PlanBasis
 #: preview/drift role: it reads only core groups (apps, batch, networking.k8s.io, ...), not Secrets (where Helm
 #: keeps release state) nor the CRD objects this program manages (ServiceMonitor, HTTPRoute, ScaledObject...);
 #: AmazonEKSAdminViewPolicy is get/list/watch on every group and resource. Previews need no write access: the
-#: Kubernetes provider falls back to a client-side diff when the server-side dry-run is forbidden
-#: (pulumi/pulumi-kubernetes#2419, in every 4.x release).
+#: Kubernetes provider answers a forbidden server-side dry-run in preview with the planned inputs instead of failing
+#: (pulumi/pulumi-kubernetes#2419; provider/pkg/provider/provider.go Create/Update `req.GetPreview() &&
+#: apierrors.IsForbidden` at v4.32.0, the newest tag mirrored here; 4.34.2 is pinned).
 ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 VIEWER_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
 
