@@ -300,3 +300,14 @@ def test_admin_and_preview_roles_get_cluster_scoped_access_entries(plans):
                           "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert {a.inputs["principalArn"]: a.inputs["policyArn"] for a in links} == expected
     assert all(a.inputs["accessScope"] == {"type": "cluster"} for a in links)
+
+
+def test_plan_warns_while_the_preview_role_cannot_read_the_cluster():
+    from components.plan.report import warnings
+
+    def hint(key):
+        return [w for w in warnings(spec_of(key)) if "viewer_principal_arns" in w]
+
+    assert hint("dev") and "AWS_PREVIEW_ROLE_ARN" in hint("dev")[0]  # committed: the account is not in the repository
+    assert not hint("existing")  # the variant names the preview role
+    assert not hint("vm")  # no cluster to read
