@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog import versions
+from components.plan.aws_plan import ClusterAccess
 from components.spec.aws import EksSpec
 
 # AWS managed policies (IAM "AWS managed policies for Amazon EKS", checked 2026-11-23).
@@ -18,11 +19,20 @@ NODE_POLICIES = {
     "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 }
-ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 LOG_TYPES = ["api", "audit", "authenticator"]
 # Add-ons nodes need to become Ready (created before any node group) and CoreDNS, which needs nodes.
 PRE_NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 POST_NODE_ADDONS = ("coredns",)
+#: Add-on configuration values (JSON against the add-on's describe-addon-configuration schema). vpc-cni:
+#: NetworkPolicy enforcement (network policy controller + node agent), off by default, without which the serving
+#: namespace's default-deny and router-only ingress do nothing. Key and string type: chart aws-vpc-cni values.yaml
+#: `enableNetworkPolicy: "false"` (aws/amazon-vpc-cni-k8s v1.21.1, charts/aws-vpc-cni); EKS user guide "Restrict
+#: Pod network traffic with Kubernetes network policies" (awsdocs/amazon-eks-user-guide
+#: latest/ug/networking/eks-networking-add-ons.adoc): `{"enableNetworkPolicy": "true"}`, add-on v1.14.0-eksbuild.3
+#: or later, Kubernetes 1.25+, kernel 5.10+ (AL2023 AMIs). Standard enforcing mode (the default) keeps pods in
+#: namespaces without policies open. Kubelet probes still pass: the node agent always admits the node's own IP
+#: (aws/aws-network-policy-agent v1.3.1, the chart's nodeAgent tag: pkg/fwruleprocessor/fw_rule_processor.go).
+ADDON_CONFIGURATION: dict[str, dict[str, str]] = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 SYSTEM_LABEL = {"gpuinfra.dev/role": "system"}
 
 
@@ -38,6 +48,7 @@ class EksClusterArgs:
         log_retention_days: Retention of the control-plane log group.
         tags: Cost tags.
         api_client_cidrs: Private CIDRs admitted to the API endpoint on 443 (``AwsPlan.api_client_cidrs``).
+        access: Access entries (the plan's ``aws.cluster_access``).
     """
 
     region: str
@@ -47,6 +58,7 @@ class EksClusterArgs:
     log_retention_days: int = 30
     tags: dict[str, str] = field(default_factory=dict)
     api_client_cidrs: tuple[str, ...] = ()
+    access: tuple[ClusterAccess, ...] = ()
 
 
 def _assume(service: str, *, tag_session: bool = False) -> str:
@@ -89,7 +101,7 @@ class EksCluster(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.kubernetes_version = args.spec.kubernetes_version or versions.eks_kubernetes_version()
         self.cluster = self._create_cluster(name)
-        self._create_admin_access(name)
+        self._create_access(name)
         self.node_role_arn = self._create_node_role(name)
         pre = [self._addon(name, a, []) for a in PRE_NODE_ADDONS]
         self.system_node_group = self._create_system_nodes(name, pre)
@@ -134,15 +146,15 @@ class EksCluster(pulumi.ComponentResource):
                 description="deployer (pulumi up) to the Kubernetes API", tags=self._args.tags, opts=self._child)
         return cluster
 
-    def _create_admin_access(self, name: str) -> None:
-        """Cluster-admin access entries for the configured principals (keyed by their ARN's resource part)."""
-        for arn in self._args.spec.admin_principal_arns:
-            key = arn.split(":", 5)[-1].replace("/", "-")
-            entry = aws.eks.AccessEntry(f"{name}-admin-{key}", cluster_name=self.cluster.name, principal_arn=arn,
-                                        type="STANDARD", tags=self._args.tags, opts=self._child)
-            aws.eks.AccessPolicyAssociation(f"{name}-admin-{key}", cluster_name=self.cluster.name, principal_arn=arn,
-                                            policy_arn=ADMIN_ACCESS_POLICY, access_scope={"type": "cluster"},
-                                            opts=self._opts([entry]))
+    def _create_access(self, name: str) -> None:
+        """One access entry per planned principal, with its cluster-scoped access policy."""
+        for grant in self._args.access:
+            entry = aws.eks.AccessEntry(f"{name}-{grant.key}", cluster_name=self.cluster.name,
+                                        principal_arn=grant.principal_arn, type="STANDARD", tags=self._args.tags,
+                                        opts=self._child)
+            aws.eks.AccessPolicyAssociation(f"{name}-{grant.key}", cluster_name=self.cluster.name,
+                                            principal_arn=grant.principal_arn, policy_arn=grant.policy_arn,
+                                            access_scope={"type": "cluster"}, opts=self._opts([entry]))
 
     def _create_node_role(self, name: str) -> pulumi.Output[str]:
         role = aws.iam.Role(f"{name}-node-role", assume_role_policy=_assume("ec2.amazonaws.com"), tags=self._args.tags,
@@ -153,8 +165,11 @@ class EksCluster(pulumi.ComponentResource):
         return role.arn
 
     def _addon(self, name: str, addon: str, depends_on: list[pulumi.Resource]) -> aws.eks.Addon:
+        config = ADDON_CONFIGURATION.get(addon)
         return aws.eks.Addon(f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon,
-                             addon_version=versions.eks_addon(addon), resolve_conflicts_on_create="OVERWRITE",
+                             addon_version=versions.eks_addon(addon),
+                             configuration_values=json.dumps(config) if config else None,
+                             resolve_conflicts_on_create="OVERWRITE",
                              resolve_conflicts_on_update="OVERWRITE", tags=self._args.tags,
                              opts=self._opts(depends_on))
 

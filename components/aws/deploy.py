@@ -59,7 +59,8 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     cluster = EksCluster(name, EksClusterArgs(
         region=region, spec=spec.aws.eks, subnet_ids=list(network.private_subnet_ids_by_az.values()),
         provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
-        api_client_cidrs=stack.aws.api_client_cidrs))
+        api_client_cidrs=stack.aws.api_client_cidrs,
+        access=stack.aws.cluster_access if stack.aws else ()))
     pools = _pools(spec, region)
     ladders: list[LadderPlan] = [stack.ladders[p.name] for p in pools]
     node_opts = pulumi.ResourceOptions(depends_on=cluster.addons)

@@ -80,7 +80,7 @@ class VmServingFleet(pulumi.ComponentResource):
     Attributes:
         load_balancer_dns: Internal DNS name clients in the VPC call (port per pool in ``endpoints``).
         endpoints: Pool name -> ``http://<lb>:<port>/v1``.
-        monitoring_security_group_id: Put the scraper in this group to reach ports 9400/9100.
+        monitoring_security_group_id: Put the scraper in this group to reach ports 8000 (vLLM /metrics), 9400, 9100.
         api_key_secret_arn: Secrets Manager secret holding the vLLM API key.
     """
 
@@ -117,7 +117,7 @@ class VmServingFleet(pulumi.ComponentResource):
              tags=self._tags, **source, opts=self._child())
 
     def _create_security_groups(self) -> tuple[aws.ec2.SecurityGroup, ...]:
-        """LB <- VPC clients; instances <- LB on 8000 and <- monitoring on metrics ports; egress 443 + DNS."""
+        """LB <- VPC clients; instances <- LB on 8000 and <- monitoring on 8000 and metrics ports; egress 443 + DNS."""
         vpc, cidr = self._args.vpc_id, self._args.vpc_cidr
         groups = {role: aws.ec2.SecurityGroup(f"{self._name}-{role}-sg", vpc_id=vpc, description=text,
                                               tags=self._tags, opts=self._child())
@@ -129,6 +129,12 @@ class VmServingFleet(pulumi.ComponentResource):
             self._rule(f"lb-in-{pool}", lb, "in", port, cidr_ipv4=cidr)
         self._rule("lb-out-serving", lb, "out", SERVING_PORT, referenced_security_group_id=inst.id)
         self._rule("instance-in-serving", inst, "in", SERVING_PORT, referenced_security_group_id=lb.id)
+        # vLLM serves /metrics on its API port (vLLM docs usage/metrics.md "exposed via the /metrics endpoint on
+        # the vLLM OpenAI compatible API server"; v0.34.0 has no separate metrics-port flag, vllm_cli/v0.34.0.txt),
+        # which the VM scrape config's `vllm` job reads (components/plan/scrape.py): the monitoring group, and only
+        # it, may reach that port too (not monitoring_cidrs).
+        self._rule("instance-in-vllm-metrics", inst, "in", SERVING_PORT, referenced_security_group_id=mon.id)
+        self._rule("monitoring-out-vllm-metrics", mon, "out", SERVING_PORT, referenced_security_group_id=inst.id)
         for metric, port in METRICS_PORTS.items():
             self._rule(f"instance-in-{metric}", inst, "in", port, referenced_security_group_id=mon.id)
             self._rule(f"monitoring-out-{metric}", mon, "out", port, referenced_security_group_id=inst.id)

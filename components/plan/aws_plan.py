@@ -6,6 +6,40 @@ from dataclasses import dataclass
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
 from components.plan.basis import PlanBasis
 
+#: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
+#: latest/ug/manage-access/k8s-access/access-policy-reference.adoc). AmazonEKSViewPolicy would not do for the
+#: preview/drift role: it reads only core groups (apps, batch, networking.k8s.io, ...), not Secrets (where Helm
+#: keeps release state) nor the CRD objects this program manages (ServiceMonitor, HTTPRoute, ScaledObject...);
+#: AmazonEKSAdminViewPolicy is get/list/watch on every group and resource. Previews need no write access: the
+#: Kubernetes provider answers a forbidden server-side dry-run in preview with the planned inputs instead of failing
+#: (pulumi/pulumi-kubernetes#2419; provider/pkg/provider/provider.go Create/Update `req.GetPreview() &&
+#: apierrors.IsForbidden` at v4.32.0, the newest tag mirrored here; 4.34.2 is pinned).
+ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+VIEWER_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """One EKS access entry with one cluster-scoped access policy.
+
+    Attributes:
+        key: Resource-name suffix (``admin-<role path and name>`` / ``viewer-...``), stable per principal.
+        principal_arn: The IAM principal.
+        policy_arn: The EKS access policy associated with it.
+    """
+
+    key: str
+    principal_arn: str
+    policy_arn: str
+
+
+def plan_cluster_access(admin_arns: list[str], viewer_arns: list[str]) -> tuple[ClusterAccess, ...]:
+    """Access entries of every EKS cluster: cluster-admin principals, then read-only ones."""
+    def key(role: str, arn: str) -> str:
+        return f"{role}-" + arn.split(":", 5)[-1].replace("/", "-")
+    return (*(ClusterAccess(key("admin", a), a, ADMIN_ACCESS_POLICY) for a in admin_arns),
+            *(ClusterAccess(key("viewer", a), a, VIEWER_ACCESS_POLICY) for a in viewer_arns))
+
 
 @dataclass(frozen=True)
 class EksAmiPlan:
@@ -31,12 +65,14 @@ class AwsPlan:
             pools, in first-use order.
         api_client_cidrs: Private CIDRs admitted to each EKS API endpoint on 443 (an in-network deployer's).
         eks_ami: EKS mode: the GPU node groups' AMI release; ``None`` in VM mode.
+        cluster_access: Access entries every EKS cluster of the stack gets (none in VM mode).
     """
 
     primary_region: str
     regions: tuple[str, ...]
     api_client_cidrs: tuple[str, ...] = ()
     eks_ami: EksAmiPlan | None = None
+    cluster_access: tuple[ClusterAccess, ...] = ()
 
 
 def plan_eks_ami(kubernetes_version: str) -> EksAmiPlan:
@@ -56,4 +92,7 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     clients = tuple(str(c) for c in deployer.network_cidrs) if deployer.runner == "in-network" else ()
     ami = (plan_eks_ami(spec.aws.eks.kubernetes_version or eks_kubernetes_version())
            if spec.aws.mode == "eks" else None)
-    return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami)
+    eks = spec.aws.eks
+    access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
+    return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
+                   cluster_access=access)

@@ -34,6 +34,10 @@ def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
         names = ", ".join(b.name for b in spec.aws.capacity_blocks)
         out.append(f"capacity blocks {names} are planned but not bought: set gpuinfra:aws.allow_capacity_block_purchase "
                    "to true to buy them (prepaid, cannot be cancelled)")
+    if spec.aws and spec.aws.mode == "eks" and not spec.aws.eks.viewer_principal_arns:
+        out.append("gpuinfra:aws.eks.viewer_principal_arns is empty: the preview and drift workflows' role "
+                   "(AWS_PREVIEW_ROLE_ARN) has no access entry, so their cloud runs cannot read the EKS clusters; "
+                   "add its IAM role ARN")
     return out
 
 

@@ -65,11 +65,29 @@ class EksSpec(Spec):
     """CIDRs allowed to reach a public API endpoint."""
     admin_principal_arns: list[Annotated[str, AfterValidator(v.iam_arn)]] = Field(default_factory=list, max_length=20)
     """IAM roles/users given cluster-admin through access entries (API auth mode)."""
+    viewer_principal_arns: list[Annotated[str, AfterValidator(v.iam_role_arn)]] = Field(
+        default_factory=list, max_length=20)
+    """IAM roles given read-only access to every Kubernetes object (AmazonEKSAdminViewPolicy, Secrets included):
+    the role the preview and drift workflows assume (``AWS_PREVIEW_ROLE_ARN``)."""
 
     @model_validator(mode="after")
     def _public(self) -> "EksSpec":
         if self.endpoint_public_access and not self.public_access_cidrs:
             raise ValueError("endpoint_public_access needs public_access_cidrs (never 0.0.0.0/0 implicitly)")
+        return self
+
+    @model_validator(mode="after")
+    def _one_entry_per_principal(self) -> "EksSpec":
+        # EKS user guide "Grant IAM users access to Kubernetes with EKS access entries": "An IAM principal can't be
+        # included in more than one access entry" (CreateAccessEntry fails with ResourceInUseException).
+        seen: set[str] = set()
+        for key, arns in (("admin_principal_arns", self.admin_principal_arns),
+                          ("viewer_principal_arns", self.viewer_principal_arns)):
+            for arn in arns:
+                if arn in seen:
+                    raise ValueError(f"{key}: {arn} is listed twice (admin or viewer); EKS allows one access "
+                                     "entry per IAM principal, so give each principal one list, once")
+                seen.add(arn)
         return self
 
 

@@ -206,6 +206,13 @@ def aws_id(prefix: str):
     return check
 
 
+def iam_role_arn(value: str) -> str:
+    """An IAM role ARN (optionally with a path): what an assumed-role CI job authenticates to EKS as."""
+    if not re.fullmatch(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
+        raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/[<path>/]<name>)")
+    return value
+
+
 def iam_arn(value: str) -> str:
     """An IAM role or user ARN."""
     if not re.fullmatch(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}", value):

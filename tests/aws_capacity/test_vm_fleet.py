@@ -169,7 +169,9 @@ def test_security_groups_admit_serving_only_from_the_lb_and_metrics_only_from_mo
     assert not [s for s in plan.of_type(SG) if s.inputs.get("ingress")], "no inline ingress"
     to_instances = [r.inputs for r in ingress if r.inputs["securityGroupId"] == sgs["instance"]]
     serving = [r for r in to_instances if r["fromPort"] <= 8000 <= r["toPort"]]
-    assert serving and all(r.get("referencedSecurityGroupId") == sgs["lb"] and "cidrIpv4" not in r for r in serving)
+    # 8000: the load balancer (traffic) and the monitoring group (vLLM's /metrics), never a CIDR
+    assert sorted(r.get("referencedSecurityGroupId") for r in serving) == sorted([sgs["lb"], sgs["monitoring"]])
+    assert all("cidrIpv4" not in r for r in serving)
     cidrs = {str(c) for c in plan.spec.aws.vm.monitoring_cidrs}
     for r in to_instances:
         assert r["fromPort"] == r["toPort"] and r["fromPort"] in (8000, 9400, 9100)
@@ -178,6 +180,26 @@ def test_security_groups_admit_serving_only_from_the_lb_and_metrics_only_from_mo
     assert {r["cidrIpv4"] for r in to_instances if "cidrIpv4" in r} == cidrs
     egress = [r.inputs for r in plan.of_type(RULE_OUT) if r.inputs["securityGroupId"] == sgs["instance"]]
     assert sorted((r["fromPort"], r["ipProtocol"]) for r in egress) == [(53, "tcp"), (53, "udp"), (443, "tcp")]
+
+
+@pytest.mark.parametrize("fixture", ["staging", "odcr"])
+def test_monitoring_group_reaches_every_port_the_vm_scrape_config_scrapes(request, fixture):
+    # The ports come from the plan's prometheus.yml (ec2_sd_configs), not from the fleet's own constants.
+    from components.plan.scrape import scrape_config
+    from components.plan.stack import plan_stack
+
+    plan = request.getfixturevalue(fixture)
+    sgs = _sg_ids(plan)
+    jobs = scrape_config(plan_stack(plan.spec).basis)["scrape_configs"]
+    scraped = {sd["port"] for job in jobs for sd in job.get("ec2_sd_configs", [])}
+    assert 8000 in scraped  # vLLM's own /metrics
+    admitted = {r.inputs["fromPort"] for r in plan.of_type(RULE_IN) if r.inputs["securityGroupId"] == sgs["instance"]
+                and r.inputs.get("referencedSecurityGroupId") == sgs["monitoring"]
+                and r.inputs["fromPort"] == r.inputs["toPort"]}
+    leaves = {r.inputs["fromPort"] for r in plan.of_type(RULE_OUT) if r.inputs["securityGroupId"] == sgs["monitoring"]
+              and r.inputs.get("referencedSecurityGroupId") == sgs["instance"]}
+    assert scraped <= admitted and scraped <= leaves
+    assert admitted == leaves == scraped  # the monitoring group opens nothing else
 
 
 def test_load_balancer_is_internal_with_health_checks_on_health(staging, no_spot):

@@ -83,6 +83,7 @@ def existing_vpc_raw() -> dict:
     aws = raw["gpuinfra:aws"]
     aws["network"] = {"existing_vpc_id": "vpc-0abc", "existing_private_subnet_ids": EXISTING_SUBNETS}
     aws["eks"]["admin_principal_arns"] = [ADMIN_ARN]
+    aws["eks"]["viewer_principal_arns"] = [VIEWER_ARN]
     aws["weights_bucket"] = {"encryption": "kms", "protect": True, "noncurrent_version_days": 9}
     return raw
 
@@ -95,6 +96,7 @@ def vm_raw() -> dict:
 
 
 ADMIN_ARN = "arn:aws:iam::123456789012:role/platform/eks-admin"
+VIEWER_ARN = "arn:aws:iam::123456789012:role/gpuinfra-preview"
 
 
 def _subnets_in_two_zones() -> list[str]:

@@ -256,3 +256,59 @@ def test_scale_from_zero_tags_reach_the_auto_scaling_groups(plans):
     assert {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags} == template
     assert {t.inputs["autoscalingGroupName"] for t in tags} == {asg}
     assert template["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
+
+
+def _addon_version(text: str) -> tuple[int, ...]:
+    """``v1.21.1-eksbuild.7`` -> (1, 21, 1, 7)."""
+    found = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-eksbuild\.(\d+)", text)
+    assert found, text
+    return tuple(int(g) for g in found.groups())
+
+
+@pytest.mark.parametrize("key", ["dev", "prod", "existing"])
+def test_vpc_cni_enforces_network_policies(plans, key):
+    # EKS user guide "Restrict Pod network traffic with Kubernetes network policies" (awsdocs/amazon-eks-user-guide
+    # latest/ug/networking/eks-networking-add-ons.adoc): configuration values {"enableNetworkPolicy": "true"} (a
+    # string, as the aws-vpc-cni chart's values.yaml `enableNetworkPolicy: "false"` at aws/amazon-vpc-cni-k8s
+    # v1.21.1) on a v1.14.0-eksbuild.3 or later add-on. Without it the serving namespace's policies do nothing.
+    plan = plans[key]
+    clusters = plan.of_type("aws:eks/cluster:Cluster")
+    assert clusters
+    for cluster in clusters:
+        (cni,) = [a for a in plan.children("gpuinfra:aws:EksCluster", cluster.name, "aws:eks/addon:Addon")
+                  if a.inputs["addonName"] == "vpc-cni"]
+        values = json.loads(cni.inputs["configurationValues"])
+        assert values["enableNetworkPolicy"] == "true"
+        assert _addon_version(cni.inputs["addonVersion"]) >= _addon_version("v1.14.0-eksbuild.3")
+
+
+def test_admin_and_preview_roles_get_cluster_scoped_access_entries(plans):
+    # EKS user guide "Review access policy permissions" (awsdocs/amazon-eks-user-guide
+    # latest/ug/manage-access/k8s-access/access-policy-reference.adoc): AmazonEKSClusterAdminPolicy, and
+    # AmazonEKSAdminViewPolicy = get/list/watch on every API group and resource (Secrets included). The narrower
+    # AmazonEKSViewPolicy lists only core groups, so a preview/refresh of ServiceMonitors, HTTPRoutes, ScaledObjects
+    # or Helm releases (state in Secrets) would be refused.
+    from tests.aws_eks.conftest import ADMIN_ARN, VIEWER_ARN
+
+    expected = {ADMIN_ARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                VIEWER_ARN: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"}
+    plan = plans["existing"]
+    (cluster,) = plan.of_type("aws:eks/cluster:Cluster")
+    entries = plan.children("gpuinfra:aws:EksCluster", cluster.name, "aws:eks/accessEntry:AccessEntry")
+    assert sorted(e.inputs["principalArn"] for e in entries) == sorted(expected)
+    assert all(e.inputs["type"] == "STANDARD" for e in entries)
+    links = plan.children("gpuinfra:aws:EksCluster", cluster.name,
+                          "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert {a.inputs["principalArn"]: a.inputs["policyArn"] for a in links} == expected
+    assert all(a.inputs["accessScope"] == {"type": "cluster"} for a in links)
+
+
+def test_plan_warns_while_the_preview_role_cannot_read_the_cluster():
+    from components.plan.report import warnings
+
+    def hint(key):
+        return [w for w in warnings(spec_of(key)) if "viewer_principal_arns" in w]
+
+    assert hint("dev") and "AWS_PREVIEW_ROLE_ARN" in hint("dev")[0]  # committed: the account is not in the repository
+    assert not hint("existing")  # the variant names the preview role
+    assert not hint("vm")  # no cluster to read

@@ -139,3 +139,25 @@ def test_spec_is_frozen():
     spec = _load(raw_stack("dev"))
     with pytest.raises(Exception):
         spec.environment = "prod"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:user/ci",  # a user, not the role CI assumes
+    "arn:aws:sts::123456789012:assumed-role/gpuinfra-preview/session",  # a session, not the role
+    "arn:aws:iam::12345:role/gpuinfra-preview",
+])
+def test_viewer_principals_must_be_iam_role_arns(arn):
+    raw = copy.deepcopy(raw_stack("dev"))
+    raw["gpuinfra:aws"]["eks"]["viewer_principal_arns"] = [arn]
+    with pytest.raises(ConfigError, match=r"aws\.eks\.viewer_principal_arns.*not an IAM role ARN"):
+        _load(raw)
+
+
+def test_a_principal_gets_one_access_entry():
+    # EKS user guide "Grant IAM users access to Kubernetes with EKS access entries": "An IAM principal can't be
+    # included in more than one access entry."
+    raw = copy.deepcopy(raw_stack("dev"))
+    arn = "arn:aws:iam::123456789012:role/gpuinfra-preview"
+    raw["gpuinfra:aws"]["eks"].update(admin_principal_arns=[arn], viewer_principal_arns=[arn])
+    with pytest.raises(ConfigError, match=r"aws\.eks.*viewer_principal_arns.*listed twice"):
+        _load(raw)
