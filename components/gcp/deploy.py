@@ -7,6 +7,7 @@ import pulumi_gcp as gcp
 from components.catalog import load_catalog
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
 from components.gcp.gpu_node_pool import GkeGpuNodePool, GkeGpuNodePoolArgs
+from components.gcp.keda_identity import GkeKedaIdentity, GkeKedaIdentityArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.reservation import GpuReservation, GpuReservationArgs
 from components.gcp.vm_fleet import VmServingFleet, VmServingFleetArgs
@@ -70,10 +71,15 @@ def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provi
     access = GkeWeightsAccess(f"{name}-weights", GkeWeightsAccessArgs(
         project=project, namespace=spec.serving.namespace, cluster=cluster.cluster, provider=provider,
         readers={m: acct for m, acct in bucket.readers.items() if m in served}))
-    ready = tuple(np for group in node_pools for np in group.node_pools.values()) + tuple(access.bindings)
+    planned = stack.cluster(name)
+    keda = GkeKedaIdentity(f"{name}-keda", GkeKedaIdentityArgs(
+        project=project, environment=spec.environment, region=region, roles=planned.keda_gcp_roles,
+        cluster=cluster.cluster, provider=provider)) if planned and planned.keda_gcp_roles else None
+    ready = (tuple(np for group in node_pools for np in group.node_pools.values()) + tuple(access.bindings)
+             + tuple(keda.bindings if keda else ()))
     return ClusterTarget(name=name, cloud="gcp", region=region, provider=cluster.provider, cluster=cluster.cluster,
                          pools=tuple(p.name for p in pools), weights_bucket=bucket.bucket_name, ready=ready,
-                         reader_annotations=access.annotations)
+                         reader_annotations=access.annotations, keda_gcp_service_account=keda.email if keda else None)
 
 
 def _gke_pool(stack: StackPlan, pool: GpuPoolSpec, region: str, zones: list[str], cluster: GkeCluster,

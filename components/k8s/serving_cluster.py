@@ -11,6 +11,7 @@ from components.k8s.manifests import charts, network
 from components.k8s.manifests.autoscaling import trigger_authentication
 from components.k8s.manifests.names import PART_OF
 from components.k8s.target import ClusterTarget
+from components.plan.kubernetes_plan import KEDA_NAMESPACE
 from components.spec import StackSpec
 
 TOKEN = "gpuinfra:k8s:ServingCluster"
@@ -84,7 +85,8 @@ class ServingCluster(pulumi.ComponentResource):
     def _create_keda(self) -> k8s.helm.v3.Release | None:
         if not self._spec.serving.enable_keda:
             return None
-        return self._release("keda", "keda", charts.KEDA_NAMESPACE, charts.keda_values())
+        return self._release("keda", "keda", KEDA_NAMESPACE,
+                             charts.keda_values(self._target.keda_gcp_service_account))
 
     def _create_keda_auth(self, managed: bool) -> str | None:
         if not (managed and self.keda):

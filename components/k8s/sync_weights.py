@@ -13,12 +13,18 @@ Protocol for ``<cache>/models/<model>/<revision>``: (1) exclusive ``flock`` on `
 .<revision>.lock`` (pods on one node wait, then find the copy complete: one download per node); (2) skip when
 ``.complete`` holds the manifest's sha256 and every file has its size; (3) refuse pickle files (.bin/.pt/.pth/
 .pkl) and unsafe paths before downloading; (4) keep files whose sha256 matches (resume), fetch the rest into
-``.partial/``, verify, move into place; (5) write ``.complete`` last.
+``.partial/``, verify, move into place; (5) write ``.complete`` last (its mtime is refreshed on every use);
+(6) prune: delete the model's other revisions under ``<cache>/models/<model>/`` unless ``--keep`` names them (the
+plan's active and canary revisions), their lock is held (a sync in progress) or they were used within
+``--prune-grace`` seconds (a pod of a rollout in progress). The EKS cache shares the node's RAID0 with kubelet
+and containerd, so old revisions must not pile up.
 Exit codes: 0 ok, 2 bad manifest or refused file, 3 checksum/size mismatch (no ``.complete``), 4 copier failure.
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import errno
 import fcntl
 import hashlib
 import json
@@ -35,6 +41,10 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 COMPLETE = ".complete"
 PARTIAL = ".partial"
 CHUNK = 8 * 1024 * 1024
+#: Concurrent ``gcloud storage cp`` processes (each already parallelises slices of a large object).
+GCLOUD_PARALLEL = 8
+#: A revision used by a pod this recently (seconds) is kept even when the plan no longer names it.
+PRUNE_GRACE_SECONDS = 3600
 
 
 class SyncError(Exception):
@@ -108,8 +118,11 @@ class Copier:
         for _, dest in pairs:
             dest.parent.mkdir(parents=True, exist_ok=True)
         if self.kind == "gcloud":
-            for source, dest in pairs:
-                self._run([self.binary, "storage", "cp", source, str(dest)])
+            # One process per object, several at a time (s5cmd's --numworkers does the same for S3).
+            with concurrent.futures.ThreadPoolExecutor(max(1, min(self.workers, GCLOUD_PARALLEL))) as pool:
+                jobs = [pool.submit(self._run, [self.binary, "storage", "cp", src, str(dest)]) for src, dest in pairs]
+                for job in jobs:
+                    job.result()
             return
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as commands:
             commands.writelines(f'cp "{src}" "{dest}"\n' for src, dest in pairs)
@@ -142,6 +155,7 @@ def sync(source: str, dest: Path, copier: Copier) -> dict:
     except json.JSONDecodeError as exc:
         raise SyncError(2, f"manifest.json is not JSON: {exc}") from None
     if is_complete(dest, manifest_sha, files):
+        os.utime(dest / COMPLETE)  # last use, read by prune()
         log("skip", reason="complete", files=len(files))
         return {"downloaded": 0, "kept": len(files), "skipped": True}
     (dest / COMPLETE).unlink(missing_ok=True)
@@ -174,6 +188,41 @@ def _check_and_place(staged: Path, final: Path, entry: dict) -> None:
     os.replace(staged, final)
 
 
+def _last_use(revision: Path) -> float:
+    """Newest mtime of a revision directory, its ``.complete`` marker and its ``.partial`` download area."""
+    times = [revision.stat().st_mtime]
+    for child in (revision / COMPLETE, revision / PARTIAL):
+        if child.exists():
+            times.append(child.stat().st_mtime)
+    return max(times)
+
+
+def prune(model_dir: Path, keep: set[str], grace_seconds: float, now: float | None = None) -> list[str]:
+    """Delete revisions of one model the node no longer serves; returns the removed revision names.
+
+    Kept: revisions in ``keep``; revisions whose lock another process holds (being synced); revisions used
+    within ``grace_seconds`` (``.complete`` is touched whenever a pod starts on it). Lock files stay (an open
+    lock file that is unlinked would let two syncs of one revision run at once).
+    """
+    now = time.time() if now is None else now
+    removed = []
+    for revision in sorted(p for p in model_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if revision.name in keep or now - _last_use(revision) < grace_seconds:
+            continue
+        with (model_dir / f".{revision.name}.lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    log("prune-skip", revision=revision.name, reason="locked")
+                    continue
+                raise
+            shutil.rmtree(revision)
+        removed.append(revision.name)
+        log("pruned", revision=revision.name)
+    return removed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", required=True, help="s3://bucket/model/revision/ or gs://...")
@@ -182,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--binary", help="copier executable (default: s5cmd / gcloud on PATH)")
     parser.add_argument("--endpoint-url", default=os.environ.get("S3_ENDPOINT_URL"))
     parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--keep", action="append", default=[],
+                        help="revision of this model to keep in the cache (repeat; the synced one is always kept)")
+    parser.add_argument("--prune", action="store_true", help="delete the model's other revisions (see --keep)")
+    parser.add_argument("--prune-grace", type=float, default=PRUNE_GRACE_SECONDS,
+                        help="keep revisions used within this many seconds")
     args = parser.parse_args(argv)
     args.dest.parent.mkdir(parents=True, exist_ok=True)
     lock_path = args.dest.parent / f".{args.dest.name}.lock"
@@ -196,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         except SyncError as exc:
             log("refused" if exc.code in (2, 3) else "error", code=exc.code, message=str(exc))
             return exc.code
+    if args.prune:  # after our lock is released: prune() takes each other revision's lock itself
+        prune(args.dest.parent, {args.dest.name, *args.keep}, args.prune_grace)
     log("done", seconds=round(time.monotonic() - started, 2), **result)
     return 0
 

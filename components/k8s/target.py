@@ -22,6 +22,8 @@ class ClusterTarget:
         ready: Resources the serving layer must wait for (node groups, add-ons, identity bindings).
         reader_annotations: Per model name, annotations the model's ServiceAccount needs (GKE Workload
             Identity's ``iam.gke.io/gcp-service-account``); EKS Pod Identity needs none.
+        keda_gcp_service_account: Google service account KEDA's operator impersonates (GKE with managed
+            Prometheus; the plan's ``keda_gcp_roles``), else None.
     """
 
     name: str
@@ -33,6 +35,7 @@ class ClusterTarget:
     weights_bucket: pulumi.Output[str]
     ready: tuple[pulumi.Resource, ...] = ()
     reader_annotations: dict[str, pulumi.Output[dict[str, str]]] = field(default_factory=dict)
+    keda_gcp_service_account: pulumi.Output[str] | None = None
 
     @property
     def weights_scheme(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.plan import names
+from components.plan.gcp_shapes import service_account_id
 from components.spec import StackSpec
 from components.spec.models import ModelSpec
 
@@ -20,6 +21,22 @@ VM_PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
 #: The documented least-privilege role for GKE node service accounts (logging, monitoring, image pulls).
 NODE_PROJECT_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+#: KEDA's GCP pod identity reads Managed Service for Prometheus through its PromQL API, which reads Cloud
+#: Monitoring time series: ``roles/monitoring.viewer`` (KEDA docs "GCP Workload Identity" and the Prometheus
+#: scaler's Google Managed Prometheus section, keda.sh/docs/2.20; Google Cloud "Query using the Prometheus
+#: API", cloud.google.com/stackdriver/docs/managed-prometheus/query). KEDA asks for the ``monitoring.read``
+#: scope (kedacore/keda v2.20.2 pkg/scalers/gcp/gcp_common.go GcpScopeMonitoringRead).
+KEDA_PROJECT_ROLES = ("roles/monitoring.viewer",)
+
+
+def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
+    """IAM member of a Kubernetes ServiceAccount in a GKE cluster's workload pool (``<project>.svc.id.goog``)."""
+    return f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]"
+
+
+def keda_account_id(environment: str, region: str) -> str:
+    """Account id of the Google service account KEDA's operator impersonates on one regional cluster."""
+    return service_account_id("keda", environment, region)
 
 
 def model_prefixes(model: ModelSpec) -> list[str]:

@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.plan import names
+from components.plan import gcp_access, names
 from components.plan.basis import PlanBasis
 from components.plan.routing import ClusterRoutes
 from components.plan.workloads import WorkloadPlan
+from components.spec import StackSpec
 from components.spec.base import Cloud
+
+#: Namespace of the KEDA release (ours) and the ServiceAccount its operator runs as: the chart's
+#: ``serviceAccount.operator.name`` default, used as the operator Deployment's ``serviceAccountName``
+#: (kedacore/charts v2.20.2 keda/values.yaml, keda/templates/manager/deployment.yaml; we do not override it).
+KEDA_NAMESPACE = "keda"
+KEDA_OPERATOR_SA = "keda-operator"
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,8 @@ class KubernetesClusterPlan:
         pools: GPU pools whose nodes join the cluster.
         workloads: Stable and canary Deployments of every fitting (model, pool) on those pools.
         routes: The cluster's router, when ``serving.routing.enabled``.
+        keda_gcp_roles: Project roles KEDA's operator needs through GCP Workload Identity (empty: KEDA needs
+            no Google identity): its queries go to Managed Service for Prometheus on GKE with ``gke-managed``.
     """
 
     name: str
@@ -28,6 +37,13 @@ class KubernetesClusterPlan:
     pools: tuple[str, ...]
     workloads: tuple[WorkloadPlan, ...]
     routes: ClusterRoutes | None
+    keda_gcp_roles: tuple[str, ...] = ()
+
+
+def keda_gcp_roles(spec: StackSpec, cloud: Cloud) -> tuple[str, ...]:
+    """Roles of KEDA's Google identity on a cluster: the managed-Prometheus reader when KEDA queries it."""
+    managed = spec.monitoring.enabled and spec.monitoring.provider == "gke-managed" and cloud == "gcp"
+    return gcp_access.KEDA_PROJECT_ROLES if managed and spec.serving.enable_keda else ()
 
 
 def plan_clusters(basis: PlanBasis, workloads: list[WorkloadPlan], routes: list[ClusterRoutes]) -> tuple[KubernetesClusterPlan, ...]:
@@ -45,5 +61,6 @@ def plan_clusters(basis: PlanBasis, workloads: list[WorkloadPlan], routes: list[
     by_name = {r.cluster: r for r in routes}
     return tuple(
         KubernetesClusterPlan(name=name, cloud=e["cloud"], region=e["region"], pools=tuple(e["pools"]),
-                              workloads=tuple(w for w in workloads if w.pool in e["pools"]), routes=by_name.get(name))
+                              workloads=tuple(w for w in workloads if w.pool in e["pools"]), routes=by_name.get(name),
+                              keda_gcp_roles=keda_gcp_roles(spec, e["cloud"]))
         for name, e in out.items())

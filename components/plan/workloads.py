@@ -51,6 +51,8 @@ class WorkloadPlan:
     strategy: dict
     startup_probe: dict
     hf_token: bool
+    cache_revisions: tuple[str, ...] = ()
+    """Revisions of the model a node's weight cache keeps (active and canary); the sync prunes the others."""
 
     @property
     def fixed_replicas(self) -> bool:
@@ -119,6 +121,7 @@ def workload_plan(basis: PlanBasis, plan: ServingPlan, canary: bool = False) -> 
         strategy=rollout_strategy(spare_gpus(basis, plan.pool), plan.tp),
         startup_probe=startup_probe(plan.weights_gib, plan.load_format),
         hf_token="hf_token" in spec.secrets,
+        cache_revisions=tuple(dict.fromkeys([model.revision, *([model.canary.revision] if model.canary else [])])),
     )
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from components.k8s.manifests.names import (
-    GATEWAY, LABEL_MODEL, MODEL_HEADER, PORT_NAME, SERVING_PORT, common_labels, selector_labels, service_name,
+    GATEWAY, INSTANCE_SERIES_LABEL, LABEL_EXPOSED, LABEL_INSTANCE, LABEL_MODEL, MODEL_HEADER, PORT_NAME, SERVING_PORT, common_labels, selector_labels, service_name,
     workload_name,
 )
 from components.plan.workloads import WorkloadPlan
@@ -44,7 +44,8 @@ def exposed_service(w: WorkloadPlan, serving: ServingSpec) -> dict | None:
                         "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
                         "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy": AWS_TLS_POLICY}
         port = {**port, "name": "https", "port": 443}
-    meta = {**base["metadata"], "name": f"{base['metadata']['name'][:59]}-lb", "annotations": annotations}
+    meta = {**base["metadata"], "name": f"{base['metadata']['name'][:59]}-lb", "annotations": annotations,
+            "labels": {**base["metadata"]["labels"], LABEL_EXPOSED: "true"}}
     return {"metadata": meta, "spec": {**base["spec"], "type": "LoadBalancer", "ports": [port]}}
 
 
@@ -98,22 +99,35 @@ def scrape_selector(w: WorkloadPlan) -> dict:
 
 
 def service_monitor(w: WorkloadPlan, labels: dict[str, str]) -> dict:
-    """prometheus-operator ServiceMonitor for vLLM's /metrics, labelled for Prometheus' selector."""
+    """prometheus-operator ServiceMonitor for vLLM's /metrics, labelled for Prometheus' selector.
+
+    ``podTargetLabels`` copies the pod's ``LABEL_INSTANCE`` onto every series (as ``INSTANCE_SERIES_LABEL``):
+    the autoscaler's query selects one Deployment's pods by it. Load-balancer Services (``LABEL_EXPOSED``) front
+    the same pods as the ClusterIP ones and are not selected: each pod is scraped once.
+    """
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
         "metadata": {"name": service_name(w.model, w.pool), "namespace": w.namespace,
                      "labels": {**common_labels(w.model, w.pool), **labels}},
-        "spec": {"selector": scrape_selector(w), "namespaceSelector": {"matchNames": [w.namespace]},
+        "spec": {"selector": {**scrape_selector(w),
+                              "matchExpressions": [{"key": LABEL_EXPOSED, "operator": "DoesNotExist"}]},
+                 "namespaceSelector": {"matchNames": [w.namespace]},
+                 "podTargetLabels": [LABEL_INSTANCE],
                  "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": SCRAPE_INTERVAL}]},
     }
 
 
 def pod_monitoring(w: WorkloadPlan) -> dict:
-    """Google Cloud Managed Service for Prometheus PodMonitoring (``monitoring.provider: gke-managed``)."""
+    """Google Cloud Managed Service for Prometheus PodMonitoring (``monitoring.provider: gke-managed``).
+
+    ``targetLabels.fromPod`` copies ``LABEL_INSTANCE`` onto every series as ``INSTANCE_SERIES_LABEL`` (``to``
+    must be a valid label name; the default, ``from`` itself, is not one).
+    """
     return {
         "apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring",
         "metadata": {"name": service_name(w.model, w.pool), "namespace": w.namespace,
                      "labels": common_labels(w.model, w.pool)},
         "spec": {"selector": scrape_selector(w),
+                 "targetLabels": {"fromPod": [{"from": LABEL_INSTANCE, "to": INSTANCE_SERIES_LABEL}]},
                  "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": SCRAPE_INTERVAL}]},
     }

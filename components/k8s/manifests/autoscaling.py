@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from components.k8s.manifests.names import common_labels, workload_name
+from components.k8s.manifests.names import INSTANCE_SERIES_LABEL, common_labels, workload_name
 from components.plan.workloads import WorkloadPlan
 from components.spec.models import AutoscalingSpec
 
@@ -18,9 +18,12 @@ SCALE_UP_PERIOD = 120
 SCALE_DOWN_PERIOD = 300
 
 
-def queue_query(namespace: str, model: str) -> str:
-    """Waiting requests of one model in one namespace (a router may export the same metric name)."""
-    return f'sum({METRIC}{{namespace="{namespace}",model_name="{model}"}}) or vector(0)'
+def queue_query(w: WorkloadPlan) -> str:
+    """Waiting requests of one Deployment's pods: its namespace, model and the pod label only its pods carry
+    (the canary and the model's other pools export the same series; a router may export the same name)."""
+    selector = (f'namespace="{w.namespace}",model_name="{w.model}",'
+                f'{INSTANCE_SERIES_LABEL}="{workload_name(w.model, w.pool, w.canary)}"')
+    return f"sum({METRIC}{{{selector}}}) or vector(0)"
 
 
 def behavior(w: WorkloadPlan, autoscaling: AutoscalingSpec) -> dict:
@@ -45,7 +48,7 @@ def scaled_object(w: WorkloadPlan, autoscaling: AutoscalingSpec, prometheus_url:
         auth: Name of a TriggerAuthentication (GKE managed Prometheus needs Workload Identity).
     """
     prometheus = {"type": "prometheus", "name": "queue-depth", "metadata": {
-        "serverAddress": prometheus_url, "query": queue_query(w.namespace, w.model),
+        "serverAddress": prometheus_url, "query": queue_query(w),
         "threshold": str(autoscaling.queue_depth_target), "activationThreshold": "0"}}
     if auth:
         prometheus["authenticationRef"] = {"name": auth}

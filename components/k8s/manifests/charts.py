@@ -1,10 +1,11 @@
 """Helm values of the cluster add-ons the serving layer installs (NVIDIA device plugin, KEDA)."""
 from __future__ import annotations
 
+from typing import Any
+
 from components.plan.scheduling import GPU_TAINT, LABEL_GPU
 
 DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
-KEDA_NAMESPACE = "keda"
 
 
 def device_plugin_values() -> dict:
@@ -27,12 +28,21 @@ def device_plugin_values() -> dict:
     }
 
 
-def keda_values() -> dict:
-    """KEDA with its CRDs (installed by the chart, before any ScaledObject) on the system nodes."""
-    return {
+def keda_values(gcp_service_account: Any = None) -> dict:
+    """KEDA with its CRDs (installed by the chart, before any ScaledObject) on the system nodes.
+
+    Args:
+        gcp_service_account: Google service account the operator impersonates (GKE Workload Identity, for
+            Managed Prometheus); the chart annotates the operator's ServiceAccount with it
+            (``podIdentity.gcp``, kedacore/charts v2.20.2 keda/templates/manager/serviceaccount.yaml).
+    """
+    values: dict = {
         "crds": {"install": True},
         "resources": {
             "operator": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}},
             "metricServer": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}},
         },
     }
+    if gcp_service_account is not None:
+        values["podIdentity"] = {"gcp": {"enabled": True, "gcpIAMServiceAccount": gcp_service_account}}
+    return values

@@ -11,6 +11,16 @@ SERVING_PORT = 8000
 PORT_NAME = "http"
 LABEL_MODEL = "gpuinfra.dev/model"
 LABEL_TRACK = "gpuinfra.dev/track"
+#: Pod label only one Deployment's pods carry (value: ``workload_name``); the scrape objects copy it onto every
+#: vLLM series so the autoscaler can tell the stable track from the canary and from other pools.
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+#: Only on the LoadBalancer Service of ``exposure: internal|public``: it fronts the same pods as the ClusterIP
+#: Service, and the ServiceMonitor skips it (else each pod is scraped twice and the queue sum doubles).
+LABEL_EXPOSED = "gpuinfra.dev/load-balancer"
+#: The series label it becomes. prometheus-operator's ``podTargetLabels`` names the target label after the pod
+#: label with every character outside ``[a-zA-Z0-9_]`` replaced by ``_`` (pkg/prometheus/promcfg.go
+#: ``sanitizeLabelName``, v0.93.0); GMP's ``targetLabels.fromPod`` is given the same name as ``to``.
+INSTANCE_SERIES_LABEL = "app_kubernetes_io_instance"
 PART_OF = "app.kubernetes.io/part-of"
 #: Label the router engineer puts on the router/gateway namespace and pods (the only API clients).
 ROUTER_PART_OF = "gpuinfra-router"
@@ -52,7 +62,7 @@ def selector_labels(model: str, pool: str, canary: bool = False) -> dict[str, st
     """Labels a Deployment selects its pods by (immutable once created)."""
     return {
         "app.kubernetes.io/name": "vllm",
-        "app.kubernetes.io/instance": workload_name(model, pool, canary),
+        LABEL_INSTANCE: workload_name(model, pool, canary),
         LABEL_MODEL: model,
         LABEL_POOL: pool,
         LABEL_TRACK: "canary" if canary else "stable",

@@ -82,8 +82,10 @@ def _cache_owner() -> dict:
 
 
 def _sync_args(w: WorkloadPlan) -> list[str]:
+    """The sync script's arguments: copy this revision, then prune the model's revisions the plan no longer serves."""
+    keep = [arg for rev in w.cache_revisions for arg in ("--keep", rev)]
     return [f"{SCRIPT_DIR}/{SCRIPT_NAME}", "--source", bucket_uri(w), "--dest", local_path(w),
-            "--copier", "s5cmd" if w.cloud == "aws" else "gcloud"]
+            "--copier", "s5cmd" if w.cloud == "aws" else "gcloud", "--prune", *keep]
 
 
 def _sync_container(w: WorkloadPlan, bucket: object) -> dict:
