@@ -18,10 +18,14 @@ PROMETHEUS_POD_LABELS = {"app.kubernetes.io/managed-by": "prometheus-operator", 
 
 
 def _subset(selector: dict | None, labels: dict) -> bool:
-    """``matchLabels`` semantics (an absent or empty selector selects everything)."""
+    """Label-selector semantics (k8s.io/apimachinery LabelSelector: matchLabels AND every matchExpression; an absent
+    or empty selector selects everything)."""
     wanted = (selector or {}).get("matchLabels", {})
-    assert not (selector or {}).get("matchExpressions"), "matchExpressions not handled by this test"
-    return all(labels.get(k) == v for k, v in wanted.items())
+    ops = {"In": lambda k, vs: labels.get(k) in vs, "NotIn": lambda k, vs: labels.get(k) not in vs,
+           "Exists": lambda k, _: k in labels, "DoesNotExist": lambda k, _: k not in labels}
+    exprs = (selector or {}).get("matchExpressions", [])
+    return all(labels.get(k) == v for k, v in wanted.items()) and all(
+        ops[e["operator"]](e["key"], e.get("values", [])) for e in exprs)
 
 
 def _by_cluster(run, k: str) -> dict[str, list]:
