@@ -144,7 +144,8 @@ def gcp_version(key: str) -> str:
     return str(versions()["gcp"][key])
 
 
-def _minor(version: str) -> tuple[int, int]:
+def kubernetes_minor(version: str) -> tuple[int, int]:
+    """(major, minor) of ``1.35`` or ``1.35.7-gke.1222000``."""
     major, minor = version.split(".")[:2]
     return int(major), int(minor)
 
@@ -158,7 +159,7 @@ def gke_channel_minors(channel: str) -> tuple[str, str]:
 def gke_channel_offers(channel: str, version: str) -> bool:
     """Whether ``channel`` offers the Kubernetes minor of ``version`` (e.g. ``1.35`` or ``1.35.7-gke.1222000``)."""
     lo, hi = gke_channel_minors(channel)
-    return _minor(lo) <= _minor(version) <= _minor(hi)
+    return kubernetes_minor(lo) <= kubernetes_minor(version) <= kubernetes_minor(hi)
 
 
 def gke_default_version(channel: str) -> str:

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from components.plan.gcp_shapes import gke_channel_offers, gke_default_version
+from components.plan.gcp_shapes import gke_channel_offers, gke_default_version, kubernetes_minor
 from components.preview.gcp_invokes import ZONE_SUFFIXES
 from components.preview.mock_context import MockContext, fake_certificate, stable_digits
 
@@ -39,7 +39,7 @@ def _master_version(ctx: MockContext) -> str:
     if asked and not gke_channel_offers(channel, asked):
         raise ValueError(f"googleapi: Error 400: Master version {asked!r} is unsupported in the {channel} channel")
     default = gke_default_version(channel)
-    if asked and tuple(map(int, asked.split(".")[:2])) > tuple(map(int, default.split(".")[:2])):
+    if asked and kubernetes_minor(asked) > kubernetes_minor(default):
         return f"{asked}.0-gke.0" if asked.count(".") == 1 else asked
     return default
 
