@@ -40,12 +40,14 @@ def _reservations(spec: StackSpec, region: str, provider: aws.Provider) -> dict[
             for name, rid in made.reservation_ids.items()}
 
 
-def _watchdog(spec: StackSpec, region: str, provider: aws.Provider) -> None:
-    """Idle-GPU watchdog of the region, when the stack wants one (the capacity work decides: not in prod)."""
-    from components.aws.watchdog import IdleWatchdog, IdleWatchdogArgs, watchdog_wanted  # noqa: PLC0415
+def _watchdog(stack: StackPlan, region: str, provider: aws.Provider) -> None:
+    """Idle-GPU watchdog of the region, when the plan has one (never in prod)."""
+    from components.aws.watchdog import IdleWatchdog, IdleWatchdogArgs  # noqa: PLC0415
 
-    if watchdog_wanted(spec):
-        IdleWatchdog(f"idle-watchdog-{region}", IdleWatchdogArgs(spec=spec, region=region),
+    assert stack.aws is not None
+    planned = stack.aws.watchdogs.get(region)
+    if planned is not None:
+        IdleWatchdog(f"idle-watchdog-{region}", IdleWatchdogArgs(plan=planned),
                      opts=pulumi.ResourceOptions(provider=provider))
 
 
@@ -121,7 +123,7 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
             region=region, spec=spec.aws.network, provider=provider,
             cluster_name=names.cluster_name(spec.environment, "aws", region) if eks else None, tags=cost_tags(spec)))
         reservations = _reservations(spec, region, provider)
-        _watchdog(spec, region, provider)
+        _watchdog(stack, region, provider)
         if eks:
             targets.append(_eks_region(stack, region, provider, network, bucket, reservations))
         else:
