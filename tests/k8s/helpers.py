@@ -1,4 +1,4 @@
-"""Serving-layer test helpers (fixtures in conftest.py): the fixture program (fake ClusterTargets + the real deploy_serving), records."""
+"""Serving-layer test helpers: runs of the real program (stacks/__main__.py) on committed or varied stacks."""
 from __future__ import annotations
 
 import copy
@@ -10,13 +10,13 @@ from components.preview.recorder import ResourceRecord
 from components.preview.run import PlanRun, run_program
 from tests.conftest import ROOT, raw_stack
 
-FIXTURE = ROOT / "tests" / "k8s" / "fixtures" / "project"
+FIXTURE = ROOT  # the real program (stacks/__main__.py), not a fixture (issue 16 item 7)
 #: A known API key set as a `secure:` value in variant configs: it must appear in no rendered file.
 KNOWN_SECRET = "sk-gpuinfra-test-7f3c9a1e5b2d4680"
 
 
 def run_fixture(stack: str, raw: dict | None = None) -> PlanRun:
-    """Run the fixture program on a committed stack's config (or ``raw``)."""
+    """Run the real program (the one `pulumi up` runs) on a committed stack's config (or ``raw``)."""
     return run_program(FIXTURE, stack, raw_config=raw if raw is not None else raw_stack(stack))
 
 

@@ -92,7 +92,8 @@ def test_dev_deployment_streams_8b_on_one_l4(dev_run):
     assert args[args.index("--load-format") + 1] == "runai_streamer"
     assert "--model-loader-extra-config" not in args  # TP 1: no distributed loading
     assert args[args.index("--port") + 1] == "8000"
-    assert {"name": "WEIGHTS_BUCKET", "value": "gpuinfra-fixture-weights-123456789012"} in vllm["env"]
+    (bucket,) = of_type(dev_run, "aws:s3/bucket:Bucket")  # the bucket the real program created
+    assert {"name": "WEIGHTS_BUCKET", "value": bucket.inputs["bucket"]} in vllm["env"]
     assert vllm["env"][0] == {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {
         "name": "vllm-llama-8b-l4-spot-keys", "key": "VLLM_API_KEY"}}}
     assert spec["nodeSelector"] == {"gpuinfra.dev/pool": "l4-spot"}
@@ -147,7 +148,10 @@ def test_prod_70b_on_gke(prod_run):
     assert spec["terminationGracePeriodSeconds"] == grace.grace_seconds == 15
     assert vllm["lifecycle"]["preStop"]["sleep"]["seconds"] == grace.pre_stop_seconds
     account = named(kind(prod_run, "ServiceAccount"), "llama-70b-h100-gke-service-account")
-    assert account.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"].startswith("vllm-llama-70b@")
+    # Workload Identity: the pod's Kubernetes account names the Google reader account the program created for it.
+    readers = [r for r in of_type(prod_run, "gcp:serviceaccount/account:Account") if "llama-70b" in r.name]
+    emails = {r.outputs.get("email") for r in readers}
+    assert account.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] in emails
 
 
 def test_grace_covers_prestop_everywhere(prod_run):
