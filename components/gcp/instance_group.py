@@ -9,6 +9,7 @@ import pulumi_gcp as gcp
 
 from components.gcp.instance_template import GpuInstanceTemplate, GpuInstanceTemplateArgs
 from components.plan import gcp_access, names
+from components.plan.gcp_rollout import delete_before_replace
 from components.plan.gcp_shapes import GcpShape, max_run_seconds, provisioning_model
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER
@@ -93,7 +94,9 @@ class GpuInstanceGroup(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
             depends_on=a.depends_on if rung.reservation else None,
             # The autoscaler owns the size of a burst group.
-            ignore_changes=["targetSize"] if rung.autoscaled else None))
+            ignore_changes=["targetSize"] if rung.autoscaled else None,
+            # A replaced reserved MIG (zones, name) would wait for VMs the old group's VMs hold.
+            delete_before_replace=delete_before_replace(rung)))
         return gcp.compute.RegionInstanceGroupManager(
             rung_name, base_instance_name=rung_name[:50], region=a.ladder.region,
             versions=[gcp.compute.RegionInstanceGroupManagerVersionArgs(name="primary",
