@@ -9,7 +9,7 @@ import pulumi_gcp as gcp
 
 from components.gcp.instance_template import GpuInstanceTemplate, GpuInstanceTemplateArgs
 from components.plan import gcp_access, names
-from components.plan.gcp_rollout import delete_before_replace
+from components.plan.gcp_rollout import MigRollout, delete_before_replace
 from components.plan.gcp_shapes import GcpShape, max_run_seconds, provisioning_model
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER
@@ -35,6 +35,7 @@ class GpuInstanceGroupArgs:
         initial_delay_seconds: Autohealing grace (``bootstrap.health_check_grace_seconds``).
         queue_target: Waiting requests per VM that justify one more (``models[].autoscaling``).
         model: The served model (autoscaling metric filter).
+        rollouts: Rung tier -> how its MIG rolls to a new template (``gcp_rollout.mig_rollout``).
         depends_on: Reservations the reserved rung consumes.
     """
 
@@ -51,6 +52,7 @@ class GpuInstanceGroupArgs:
     queue_target: int
     model: str
     provider: gcp.Provider
+    rollouts: Mapping[str, MigRollout]
     labels: dict[str, str] = field(default_factory=dict)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
@@ -67,9 +69,12 @@ class GpuInstanceGroup(pulumi.ComponentResource):
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.groups = {}
+        previous: gcp.compute.RegionInstanceGroupManager | None = None
         for rung in args.ladder.rungs:
             template = self._create_template(rung)
-            group = self._create_group(rung, template)
+            # Rungs roll one after another in ladder order: each MIG waits for the one before it, and the
+            # floors' updates last until their VMs serve the new template again.
+            group = previous = self._create_group(rung, template, previous)
             if rung.autoscaled:
                 self._create_autoscaler(rung, group)
             self.groups[rung.tier] = group
@@ -85,14 +90,19 @@ class GpuInstanceGroup(pulumi.ComponentResource):
             subnetwork=a.subnetwork, service_account_email=a.service_account_email, startup_script=a.startup_script,
             labels=labels), opts=self._child)
 
-    def _create_group(self, rung: Rung, template: GpuInstanceTemplate) -> gcp.compute.RegionInstanceGroupManager:
-        a = self._args
+    def _create_group(self, rung: Rung, template: GpuInstanceTemplate,
+                      previous: gcp.compute.RegionInstanceGroupManager | None) -> gcp.compute.RegionInstanceGroupManager:
+        a, rollout = self._args, self._args.rollouts[rung.tier]
         rung_name = names.rung_name(a.pool.name, rung.tier)
         zones = list(a.zones[rung.tier])
         # Floors spread EVEN for availability; bursts go ANY (wherever spot/GPU capacity exists).
         shape = "ANY" if rung.autoscaled else "EVEN"
+        timeout = f"{rollout.timeout_seconds}s"
         opts = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-            depends_on=a.depends_on if rung.reservation else None,
+            depends_on=[*(a.depends_on if rung.reservation else []), *([previous] if previous else [])] or None,
+            # The provider's instance wait runs under the create timeout on updates too (v7.45.0
+            # computeRIGMWaitForInstanceStatus uses TimeoutCreate).
+            custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout) if rollout.wait else None,
             # The autoscaler owns the size of a burst group.
             ignore_changes=["targetSize"] if rung.autoscaled else None,
             # A replaced reserved MIG (zones, name) would wait for VMs the old group's VMs hold.
@@ -105,12 +115,11 @@ class GpuInstanceGroup(pulumi.ComponentResource):
             distribution_policy_zones=zones, distribution_policy_target_shape=shape,
             auto_healing_policies=gcp.compute.RegionInstanceGroupManagerAutoHealingPoliciesArgs(
                 health_check=a.autoheal_health_check, initial_delay_sec=min(MAX_INITIAL_DELAY, a.initial_delay_seconds)),
-            # No surge: a surge VM needs a GPU the reservation / quota may not have; replace in place,
-            # at most one zone's worth at a time (regional MIGs need 0 or >= #zones).
             update_policy=gcp.compute.RegionInstanceGroupManagerUpdatePolicyArgs(
-                type="PROACTIVE", minimal_action="REPLACE", replacement_method="RECREATE",
-                instance_redistribution_type="NONE", max_surge_fixed=0, max_unavailable_fixed=len(zones)),
-            wait_for_instances=False, opts=opts)
+                type="PROACTIVE", minimal_action="REPLACE", replacement_method=rollout.replacement_method,
+                instance_redistribution_type="NONE", max_surge_fixed=rollout.max_surge,
+                max_unavailable_fixed=rollout.max_unavailable),
+            wait_for_instances=rollout.wait, wait_for_instances_status="UPDATED" if rollout.wait else None, opts=opts)
 
     def _create_autoscaler(self, rung: Rung, group: gcp.compute.RegionInstanceGroupManager) -> None:
         a = self._args
