@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp.instance_template import GpuInstanceTemplate, GpuInstanceTemplateArgs
-from components.plan import gcp_access, names
+from components.plan import names
+from components.plan.vm_autoscaling import QueueScaling
 from components.plan.gcp_rollout import MigRollout, delete_before_replace
 from components.plan.gcp_shapes import GcpShape, max_run_seconds, provisioning_model
 from components.plan.ladder import LadderPlan, Rung
@@ -17,9 +18,6 @@ from components.spec.capacity import GpuPoolSpec
 
 #: Compute Engine caps a MIG's autohealing initial delay at one hour.
 MAX_INITIAL_DELAY = 3600
-#: The on-demand fallback scales on a queue this many times deeper than the spot rung's target, so it only
-#: grows when spot capacity has not absorbed the load (GCE autoscalers have no cross-group priority).
-FALLBACK_QUEUE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -33,8 +31,7 @@ class GpuInstanceGroupArgs:
         startup_script: The pool's VM bootstrap; service_account_email: the pool's VM identity.
         autoheal_health_check: Health check id used for autohealing.
         initial_delay_seconds: Autohealing grace (``bootstrap.health_check_grace_seconds``).
-        queue_target: Waiting requests per VM that justify one more (``models[].autoscaling``).
-        model: The served model (autoscaling metric filter).
+        scaling: Burst rung tier -> its queue metric rule (``vm_autoscaling.queue_scaling``).
         rollouts: Rung tier -> how its MIG rolls to a new template (``gcp_rollout.mig_rollout``).
         depends_on: Reservations the reserved rung consumes.
     """
@@ -49,8 +46,7 @@ class GpuInstanceGroupArgs:
     startup_script: str
     autoheal_health_check: pulumi.Input[str]
     initial_delay_seconds: int
-    queue_target: int
-    model: str
+    scaling: Mapping[str, QueueScaling]
     provider: gcp.Provider
     rollouts: Mapping[str, MigRollout]
     labels: dict[str, str] = field(default_factory=dict)
@@ -123,17 +119,18 @@ class GpuInstanceGroup(pulumi.ComponentResource):
 
     def _create_autoscaler(self, rung: Rung, group: gcp.compute.RegionInstanceGroupManager) -> None:
         a = self._args
-        factor = FALLBACK_QUEUE_FACTOR if rung.tier == "on-demand-fallback" else 1
+        rule = a.scaling[rung.tier]
         gcp.compute.RegionAutoscaler(
             f"{names.rung_name(a.pool.name, rung.tier)}-autoscaler", region=a.ladder.region, target=group.id,
             autoscaling_policy=gcp.compute.RegionAutoscalerAutoscalingPolicyArgs(
                 min_replicas=rung.min_nodes, max_replicas=rung.max_nodes, mode="ON",
                 # A new VM reports load only after boot + weights + model load.
                 cooldown_period=min(MAX_INITIAL_DELAY, a.initial_delay_seconds),
-                # Per-group queue depth (single_instance_assignment): works from zero VMs of this rung.
+                # The pool's own queue (per-group metric): spot by work per VM (scales from zero), the fallback
+                # only above the depth the full spot rung takes (its shortfall).
                 metrics=[gcp.compute.RegionAutoscalerAutoscalingPolicyMetricArgs(
-                    name=gcp_access.QUEUE_METRIC, filter=gcp_access.queue_metric_filter(a.model),
-                    single_instance_assignment=float(a.queue_target * factor))],
+                    name=rule.metric, filter=rule.filter, single_instance_assignment=rule.single_instance_assignment,
+                    target=rule.utilization_target, type="GAUGE" if rule.utilization_target else None)],
                 # Remove at most one GPU VM per 15 minutes: cold starts take minutes, do not flap.
                 scale_in_control=gcp.compute.RegionAutoscalerAutoscalingPolicyScaleInControlArgs(
                     max_scaled_in_replicas=gcp.compute.RegionAutoscalerAutoscalingPolicyScaleInControlMaxScaledInReplicasArgs(

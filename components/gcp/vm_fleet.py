@@ -13,6 +13,7 @@ from components.plan import gcp_access, names
 from components.plan.bootstrap import (DRAIN_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECONDS, VmBootstrap,
                                       health_check_grace_seconds, vm_startup_script)
 from components.plan.gcp_rollout import GcpImagePin, mig_rollout
+from components.plan.vm_autoscaling import queue_scaling
 from components.plan.gcp_shapes import node_shape, rung_zones, service_account_id
 from components.plan.basis import PlanBasis
 from components.plan.tags import cost_labels
@@ -31,6 +32,7 @@ class VmServingFleetArgs:
         network_id / subnet_self_link / subnet_cidr: The region's :class:`GcpNetwork`.
         image: The pinned Deep Learning VM image (``GcpPlan.vm_image``).
         reservation_headroom: Reservation name -> spare VMs (``GcpPlan.reservation_headroom``).
+        metrics_groups: Pool name -> its VMs' metrics group (``GcpPlan.metrics_groups``).
         reservations: Reservation name -> resource, for the reserved rungs' ``depends_on``.
     """
 
@@ -45,6 +47,7 @@ class VmServingFleetArgs:
     provider: gcp.Provider
     image: GcpImagePin
     reservation_headroom: Mapping[str, int] = field(default_factory=dict)
+    metrics_groups: Mapping[str, str] = field(default_factory=dict)
     reservations: Mapping[str, pulumi.Resource] = field(default_factory=dict)
 
 
@@ -90,8 +93,8 @@ class VmServingFleet(pulumi.ComponentResource):
         def report(latest: str) -> dict[str, object]:
             if latest != pin.name:
                 pulumi.log.info(f"{name}: Deep Learning VM image {latest} is the newest of {pin.family} (running "
-                                f"{pin.name}); adopt it by editing gcp.dlvm_image in components/catalog/data/versions.yaml",
-                                self)
+                                f"{pin.name}); adopt it by editing gcp.dlvm_image in "
+                                "components/catalog/data/versions.yaml", self)
             return {"pinned": pin.name, "family": pin.family, "latest": latest, "update_available": latest != pin.name}
 
         pulumi.export(f"dlvm_image_{self._args.region.replace('-', '_')}", newest.apply(report))
@@ -159,13 +162,16 @@ class VmServingFleet(pulumi.ComponentResource):
         script = vm_startup_script(VmBootstrap(
             cloud="gcp", model=model.name, weights_uri=f"gs://{a.bucket}/{names.model_prefix(model.name, model.revision)}",
             engine_args=plan.engine_args, vllm_image=vllm_image(), dcgm_exporter_image=image("dcgm_exporter"),
-            node_exporter_image=image("node_exporter"), api_key_secret=self.api_key_secret, region=a.region))
+            node_exporter_image=image("node_exporter"), api_key_secret=self.api_key_secret, region=a.region,
+            metrics_group=a.metrics_groups[pool.name]))
         account = self._create_identity(pool, model, secret)
         return GpuInstanceGroup(pool.name, GpuInstanceGroupArgs(
             pool=pool, ladder=ladder, shape=node_shape(a.basis, pool),
             zones=zones, image=dlvm_image, subnetwork=a.subnet_self_link, service_account_email=account.email,
             startup_script=script, autoheal_health_check=heal_check.id, initial_delay_seconds=delay,
-            queue_target=model.autoscaling.queue_depth_target, model=model.name, provider=a.provider,
+            scaling={r.tier: queue_scaling(ladder, r, model.name, a.metrics_groups[pool.name],
+                                           model.autoscaling.queue_depth_target) for r in ladder.rungs if r.autoscaled},
+            provider=a.provider,
             rollouts={r.tier: mig_rollout(r, len(zones[r.tier]), a.reservation_headroom.get(r.reservation or "", 0),
                                           min(delay, GCE_MAX_AUTOHEAL_DELAY_SECONDS)) for r in ladder.rungs},
             labels=cost_labels(spec, model=model.name),
