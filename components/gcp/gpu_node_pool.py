@@ -10,6 +10,7 @@ import pulumi_gcp as gcp
 from components.gcp.cluster import NODE_POOL_IGNORE_CHANGES
 from components.gcp.instance_template import RESERVATION_KEY
 from components.plan import gcp_access, names
+from components.plan.gcp_rollout import delete_before_replace
 from components.plan.gcp_shapes import GcpShape, gcp_version, max_run_seconds, nodes_per_zone, provisioning_model
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import GPU_TAINT, node_labels
@@ -64,7 +65,9 @@ class GkeGpuNodePool(pulumi.ComponentResource):
         a = self._args
         zones = list(a.zones[rung.tier])
         opts = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-            ignore_changes=NODE_POOL_IGNORE_CHANGES, depends_on=a.depends_on if rung.reservation else None))
+            ignore_changes=NODE_POOL_IGNORE_CHANGES, depends_on=a.depends_on if rung.reservation else None,
+            # The old reserved nodes hold the whole reservation: a replacement created first gets no capacity.
+            delete_before_replace=delete_before_replace(rung)))
         return gcp.container.NodePool(
             names.rung_name(a.pool.name, rung.tier), cluster=a.cluster_id, location=a.region, node_locations=zones,
             initial_node_count=nodes_per_zone(rung.min_nodes, zones),

@@ -8,7 +8,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp.instance_template import GpuInstanceTemplate, GpuInstanceTemplateArgs
-from components.plan import gcp_access, names
+from components.plan import names
+from components.plan.vm_autoscaling import QueueScaling
+from components.plan.gcp_rollout import MigRollout, delete_before_replace
 from components.plan.gcp_shapes import GcpShape, max_run_seconds, provisioning_model
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER
@@ -16,9 +18,6 @@ from components.spec.capacity import GpuPoolSpec
 
 #: Compute Engine caps a MIG's autohealing initial delay at one hour.
 MAX_INITIAL_DELAY = 3600
-#: The on-demand fallback scales on a queue this many times deeper than the spot rung's target, so it only
-#: grows when spot capacity has not absorbed the load (GCE autoscalers have no cross-group priority).
-FALLBACK_QUEUE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,8 @@ class GpuInstanceGroupArgs:
         startup_script: The pool's VM bootstrap; service_account_email: the pool's VM identity.
         autoheal_health_check: Health check id used for autohealing.
         initial_delay_seconds: Autohealing grace (``bootstrap.health_check_grace_seconds``).
-        queue_target: Waiting requests per VM that justify one more (``models[].autoscaling``).
-        model: The served model (autoscaling metric filter).
+        scaling: Burst rung tier -> its queue metric rule (``vm_autoscaling.queue_scaling``).
+        rollouts: Rung tier -> how its MIG rolls to a new template (``gcp_rollout.mig_rollout``).
         depends_on: Reservations the reserved rung consumes.
     """
 
@@ -47,9 +46,9 @@ class GpuInstanceGroupArgs:
     startup_script: str
     autoheal_health_check: pulumi.Input[str]
     initial_delay_seconds: int
-    queue_target: int
-    model: str
+    scaling: Mapping[str, QueueScaling]
     provider: gcp.Provider
+    rollouts: Mapping[str, MigRollout]
     labels: dict[str, str] = field(default_factory=dict)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
@@ -66,9 +65,12 @@ class GpuInstanceGroup(pulumi.ComponentResource):
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.groups = {}
+        previous: gcp.compute.RegionInstanceGroupManager | None = None
         for rung in args.ladder.rungs:
             template = self._create_template(rung)
-            group = self._create_group(rung, template)
+            # Rungs roll one after another in ladder order: each MIG waits for the one before it, and the
+            # floors' updates last until their VMs serve the new template again.
+            group = previous = self._create_group(rung, template, previous)
             if rung.autoscaled:
                 self._create_autoscaler(rung, group)
             self.groups[rung.tier] = group
@@ -84,16 +86,23 @@ class GpuInstanceGroup(pulumi.ComponentResource):
             subnetwork=a.subnetwork, service_account_email=a.service_account_email, startup_script=a.startup_script,
             labels=labels), opts=self._child)
 
-    def _create_group(self, rung: Rung, template: GpuInstanceTemplate) -> gcp.compute.RegionInstanceGroupManager:
-        a = self._args
+    def _create_group(self, rung: Rung, template: GpuInstanceTemplate,
+                      previous: gcp.compute.RegionInstanceGroupManager | None) -> gcp.compute.RegionInstanceGroupManager:
+        a, rollout = self._args, self._args.rollouts[rung.tier]
         rung_name = names.rung_name(a.pool.name, rung.tier)
         zones = list(a.zones[rung.tier])
         # Floors spread EVEN for availability; bursts go ANY (wherever spot/GPU capacity exists).
         shape = "ANY" if rung.autoscaled else "EVEN"
+        timeout = f"{rollout.timeout_seconds}s"
         opts = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-            depends_on=a.depends_on if rung.reservation else None,
+            depends_on=[*(a.depends_on if rung.reservation else []), *([previous] if previous else [])] or None,
+            # The provider's instance wait runs under the create timeout on updates too (v7.45.0
+            # computeRIGMWaitForInstanceStatus uses TimeoutCreate).
+            custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout) if rollout.wait else None,
             # The autoscaler owns the size of a burst group.
-            ignore_changes=["targetSize"] if rung.autoscaled else None))
+            ignore_changes=["targetSize"] if rung.autoscaled else None,
+            # A replaced reserved MIG (zones, name) would wait for VMs the old group's VMs hold.
+            delete_before_replace=delete_before_replace(rung)))
         return gcp.compute.RegionInstanceGroupManager(
             rung_name, base_instance_name=rung_name[:50], region=a.ladder.region,
             versions=[gcp.compute.RegionInstanceGroupManagerVersionArgs(name="primary",
@@ -102,26 +111,26 @@ class GpuInstanceGroup(pulumi.ComponentResource):
             distribution_policy_zones=zones, distribution_policy_target_shape=shape,
             auto_healing_policies=gcp.compute.RegionInstanceGroupManagerAutoHealingPoliciesArgs(
                 health_check=a.autoheal_health_check, initial_delay_sec=min(MAX_INITIAL_DELAY, a.initial_delay_seconds)),
-            # No surge: a surge VM needs a GPU the reservation / quota may not have; replace in place,
-            # at most one zone's worth at a time (regional MIGs need 0 or >= #zones).
             update_policy=gcp.compute.RegionInstanceGroupManagerUpdatePolicyArgs(
-                type="PROACTIVE", minimal_action="REPLACE", replacement_method="RECREATE",
-                instance_redistribution_type="NONE", max_surge_fixed=0, max_unavailable_fixed=len(zones)),
-            wait_for_instances=False, opts=opts)
+                type="PROACTIVE", minimal_action="REPLACE", replacement_method=rollout.replacement_method,
+                instance_redistribution_type="NONE", max_surge_fixed=rollout.max_surge,
+                max_unavailable_fixed=rollout.max_unavailable),
+            wait_for_instances=rollout.wait, wait_for_instances_status="UPDATED" if rollout.wait else None, opts=opts)
 
     def _create_autoscaler(self, rung: Rung, group: gcp.compute.RegionInstanceGroupManager) -> None:
         a = self._args
-        factor = FALLBACK_QUEUE_FACTOR if rung.tier == "on-demand-fallback" else 1
+        rule = a.scaling[rung.tier]
         gcp.compute.RegionAutoscaler(
             f"{names.rung_name(a.pool.name, rung.tier)}-autoscaler", region=a.ladder.region, target=group.id,
             autoscaling_policy=gcp.compute.RegionAutoscalerAutoscalingPolicyArgs(
                 min_replicas=rung.min_nodes, max_replicas=rung.max_nodes, mode="ON",
                 # A new VM reports load only after boot + weights + model load.
                 cooldown_period=min(MAX_INITIAL_DELAY, a.initial_delay_seconds),
-                # Per-group queue depth (single_instance_assignment): works from zero VMs of this rung.
+                # The pool's own queue (per-group metric): spot by work per VM (scales from zero), the fallback
+                # only above the depth the full spot rung takes (its shortfall).
                 metrics=[gcp.compute.RegionAutoscalerAutoscalingPolicyMetricArgs(
-                    name=gcp_access.QUEUE_METRIC, filter=gcp_access.queue_metric_filter(a.model),
-                    single_instance_assignment=float(a.queue_target * factor))],
+                    name=rule.metric, filter=rule.filter, single_instance_assignment=rule.single_instance_assignment,
+                    target=rule.utilization_target, type="GAUGE" if rule.utilization_target else None)],
                 # Remove at most one GPU VM per 15 minutes: cold starts take minutes, do not flap.
                 scale_in_control=gcp.compute.RegionAutoscalerAutoscalingPolicyScaleInControlArgs(
                     max_scaled_in_replicas=gcp.compute.RegionAutoscalerAutoscalingPolicyScaleInControlMaxScaledInReplicasArgs(

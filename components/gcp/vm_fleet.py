@@ -10,8 +10,11 @@ import pulumi_gcp as gcp
 from components.catalog.versions import image, vllm_image
 from components.gcp.instance_group import GpuInstanceGroup, GpuInstanceGroupArgs
 from components.plan import gcp_access, names
-from components.plan.bootstrap import DRAIN_SECONDS, VmBootstrap, health_check_grace_seconds, vm_startup_script
-from components.plan.gcp_shapes import gcp_version, node_shape, rung_zones, service_account_id
+from components.plan.bootstrap import (DRAIN_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECONDS, VmBootstrap,
+                                      health_check_grace_seconds, vm_startup_script)
+from components.plan.gcp_rollout import GcpImagePin, mig_rollout
+from components.plan.vm_autoscaling import queue_scaling
+from components.plan.gcp_shapes import node_shape, rung_zones, service_account_id
 from components.plan.basis import PlanBasis
 from components.plan.tags import cost_labels
 from components.secrets import vllm_api_key
@@ -27,6 +30,9 @@ class VmServingFleetArgs:
     Attributes:
         project: GCP project id; bucket: weights bucket name (plain: the startup script names it).
         network_id / subnet_self_link / subnet_cidr: The region's :class:`GcpNetwork`.
+        image: The pinned Deep Learning VM image (``GcpPlan.vm_image``).
+        reservation_headroom: Reservation name -> spare VMs (``GcpPlan.reservation_headroom``).
+        metrics_groups: Pool name -> its VMs' metrics group (``GcpPlan.metrics_groups``).
         reservations: Reservation name -> resource, for the reserved rungs' ``depends_on``.
     """
 
@@ -39,6 +45,9 @@ class VmServingFleetArgs:
     subnet_self_link: pulumi.Input[str]
     subnet_cidr: str
     provider: gcp.Provider
+    image: GcpImagePin
+    reservation_headroom: Mapping[str, int] = field(default_factory=dict)
+    metrics_groups: Mapping[str, str] = field(default_factory=dict)
     reservations: Mapping[str, pulumi.Resource] = field(default_factory=dict)
 
 
@@ -67,11 +76,29 @@ class VmServingFleet(pulumi.ComponentResource):
         secret = self._create_secret(name)
         self._create_firewall(name)
         lb_check, heal_check = self._create_health_checks(name)
-        dlvm = gcp.compute.get_image(family=gcp_version("dlvm_image_family"), project=gcp_version("dlvm_image_project"),
-                                     opts=pulumi.InvokeOptions(provider=args.provider))
-        groups = [self._create_pool(pool, secret, heal_check, dlvm.self_link) for pool in vm_pools(args.spec, args.region)]
+        image = self._image(name)
+        groups = [self._create_pool(pool, secret, heal_check, image) for pool in vm_pools(args.spec, args.region)]
         self.address = self._create_load_balancer(lb_check, groups)
         self.register_outputs({"address": self.address})
+
+    def _image(self, name: str) -> str:
+        """The pinned image's self link (looked up by name: a deleted pin fails the preview, not the boot); the
+        family's newest image is only reported (stack output ``dlvm_image_<region>``), never booted by itself."""
+        pin, opts = self._args.image, pulumi.InvokeOptions(provider=self._args.provider)
+        pinned = gcp.compute.get_image(name=pin.name, project=pin.project, opts=opts)
+        newest = gcp.compute.get_image_output(
+            family=pin.family, project=pin.project,
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self._args.provider)).name
+
+        def report(latest: str) -> dict[str, object]:
+            if latest != pin.name:
+                pulumi.log.info(f"{name}: Deep Learning VM image {latest} is the newest of {pin.family} (running "
+                                f"{pin.name}); adopt it by editing gcp.dlvm_image in "
+                                "components/catalog/data/versions.yaml", self)
+            return {"pinned": pin.name, "family": pin.family, "latest": latest, "update_available": latest != pin.name}
+
+        pulumi.export(f"dlvm_image_{self._args.region.replace('-', '_')}", newest.apply(report))
+        return pinned.self_link
 
     def _create_secret(self, name: str) -> gcp.secretmanager.Secret:
         spec, region = self._args.spec, self._args.region
@@ -130,17 +157,23 @@ class VmServingFleet(pulumi.ComponentResource):
         plan = a.basis.serving_plan(model.name, pool.name)
         ladder = a.basis.ladder(pool.name)
         available = gcp.compute.get_zones(region=a.region, status="UP", opts=pulumi.InvokeOptions(provider=a.provider)).names
+        zones = {r.tier: rung_zones(a.basis, pool, r, a.region, list(available)) for r in ladder.rungs}
+        delay = health_check_grace_seconds(plan.weights_gib)
         script = vm_startup_script(VmBootstrap(
             cloud="gcp", model=model.name, weights_uri=f"gs://{a.bucket}/{names.model_prefix(model.name, model.revision)}",
             engine_args=plan.engine_args, vllm_image=vllm_image(), dcgm_exporter_image=image("dcgm_exporter"),
-            node_exporter_image=image("node_exporter"), api_key_secret=self.api_key_secret, region=a.region))
+            node_exporter_image=image("node_exporter"), api_key_secret=self.api_key_secret, region=a.region,
+            metrics_group=a.metrics_groups[pool.name]))
         account = self._create_identity(pool, model, secret)
         return GpuInstanceGroup(pool.name, GpuInstanceGroupArgs(
             pool=pool, ladder=ladder, shape=node_shape(a.basis, pool),
-            zones={r.tier: rung_zones(a.basis, pool, r, a.region, list(available)) for r in ladder.rungs},
-            image=dlvm_image, subnetwork=a.subnet_self_link, service_account_email=account.email, startup_script=script,
-            autoheal_health_check=heal_check.id, initial_delay_seconds=health_check_grace_seconds(plan.weights_gib),
-            queue_target=model.autoscaling.queue_depth_target, model=model.name, provider=a.provider,
+            zones=zones, image=dlvm_image, subnetwork=a.subnet_self_link, service_account_email=account.email,
+            startup_script=script, autoheal_health_check=heal_check.id, initial_delay_seconds=delay,
+            scaling={r.tier: queue_scaling(ladder, r, model.name, a.metrics_groups[pool.name],
+                                           model.autoscaling.queue_depth_target) for r in ladder.rungs if r.autoscaled},
+            provider=a.provider,
+            rollouts={r.tier: mig_rollout(r, len(zones[r.tier]), a.reservation_headroom.get(r.reservation or "", 0),
+                                          min(delay, GCE_MAX_AUTOHEAL_DELAY_SECONDS)) for r in ladder.rungs},
             labels=cost_labels(spec, model=model.name),
             depends_on=[a.reservations[r] for r in {pool.capacity.reservation} if r in a.reservations]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]))

@@ -1,6 +1,7 @@
 """The VM-mode startup contract shared by AWS and GCP: NVMe RAID0, verified weights, vLLM and exporters."""
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,8 @@ class VmBootstrap:
         nvme_mount: Mount point of the striped local disks.
         port: Host port vLLM listens on.
         metrics_namespace: CloudWatch namespace of the GPUUtilization metric (aws).
+        metrics_group: GCP: the pool's metrics group (``vm_autoscaling.metrics_group``), the label the Ops Agent
+            adds to vLLM's series so each pool's autoscalers read only their own VMs.
     """
 
     cloud: Literal["aws", "gcp"]
@@ -66,6 +69,7 @@ class VmBootstrap:
     nvme_mount: str = NVME_MOUNT
     port: int = 8000
     metrics_namespace: str = METRICS_NAMESPACE
+    metrics_group: str = ""
 
     @property
     def revision(self) -> str:
@@ -114,6 +118,8 @@ def _check(b: VmBootstrap) -> None:
              b.region, b.nvme_mount, b.metrics_namespace, *vm_engine_args(b)]
     if any("\x00" in t for t in texts):  # bash cannot hold NUL in a variable: it would cut the value short
         raise ValueError("a bootstrap value contains a NUL character")
+    if b.cloud == "gcp" and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", b.metrics_group):
+        raise ValueError(f"metrics_group {b.metrics_group!r} must be a lowercase label value on gcp")
     scheme = "s3://" if b.cloud == "aws" else "gs://"
     if not b.weights_uri.startswith(scheme) or not b.weights_uri.endswith("/"):
         raise ValueError(f"weights_uri {b.weights_uri!r} must start with {scheme} and end with '/'")
@@ -131,6 +137,8 @@ def _variables(b: VmBootstrap) -> str:
         "NODE_EXPORTER_IMAGE": b.node_exporter_image, "ENV_FILE": API_KEY_ENV_FILE,
         "METRICS_NAMESPACE": b.metrics_namespace, "METRIC_NAME": METRIC_NAME, "DRAIN_HOOK": DRAIN_HOOK, "DRAIN_SECONDS": str(DRAIN_SECONDS),
     }
+    if b.cloud == "gcp":
+        values["METRICS_GROUP"] = b.metrics_group
     lines = [f"{k}={q(v)}" for k, v in values.items()]
     lines.append("ENGINE_ARGS=(" + " ".join(q(a) for a in vm_engine_args(b)) + ")")
     return "\n".join(lines)

@@ -91,11 +91,3 @@ def vm_firewall_rules(spec: StackSpec, subnet_cidr: str) -> list[FirewallRule]:
         rules.append(FirewallRule("metrics-cidrs", METRICS_PORTS, source_ranges=cidrs,
                                   description="DCGM and node exporters from gcp.vm.monitoring_cidrs"))
     return rules
-
-
-def queue_metric_filter(model: str) -> str:
-    """Cloud Monitoring filter of vLLM's waiting-request gauge for one model (Managed Prometheus naming)."""
-    return f'resource.type = "prometheus_target" AND metric.labels.model_name = "{model}"'
-
-
-QUEUE_METRIC = "prometheus.googleapis.com/vllm:num_requests_waiting/gauge"

@@ -1,9 +1,12 @@
 """The GCP slice of the plan: per region the network, GKE cluster or VM fleet, pools with their ladders, reservations."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from components.plan.basis import PlanBasis
+from components.plan.gcp_rollout import GcpImagePin, reservation_headroom, vm_image_pin
+from components.plan.vm_autoscaling import metrics_group
 
 
 @dataclass(frozen=True)
@@ -16,12 +19,18 @@ class GcpPlan:
         regions: Regions holding GCP GPU pools, in first-use order.
         private_endpoint: GKE control planes keep only their private endpoint (the deployer runs in-network);
             global access is then on so one runner reaches every region's cluster.
+        vm_image: The pinned Deep Learning VM image of VM mode (None in GKE mode).
+        reservation_headroom: Reservation name -> VMs beyond its consumers' reserved nodes (surge room).
+        metrics_groups: VM mode: pool name -> the label value its VMs' queue series carry (autoscaler filters).
     """
 
     project: str
     primary_region: str
     regions: tuple[str, ...]
     private_endpoint: bool = False
+    vm_image: GcpImagePin | None = None
+    reservation_headroom: Mapping[str, int] = field(default_factory=dict)
+    metrics_groups: Mapping[str, str] = field(default_factory=dict)
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
@@ -29,4 +38,8 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
     return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
-                   private_endpoint=spec.deployer.runner == "in-network")
+                   private_endpoint=spec.deployer.runner == "in-network",
+                   vm_image=vm_image_pin() if spec.gcp.mode == "vm" else None,
+                   reservation_headroom=reservation_headroom(spec),
+                   metrics_groups={p.name: metrics_group(spec.environment, p.name) for p in spec.gcp.gpu_pools}
+                   if spec.gcp.mode == "vm" else {})

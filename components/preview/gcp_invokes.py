@@ -26,27 +26,49 @@ def zones(ctx: MockContext) -> Result:
 
 
 
+#: Public images the fake cloud knows, per (project, family), oldest first: the Deep Learning VM family's dated
+#: images as public deployments recorded them (v20251216, v20260113, v20260305, v20260320; GitHub code search,
+#: 2026-12-03). Tests add a newer one to see a release arrive.
+IMAGES: dict[tuple[str, str], list[str]] = {
+    ("deeplearning-platform-release", "common-cu128-ubuntu-2204-nvidia-570"): [
+        f"common-cu128-ubuntu-2204-nvidia-570-v{d}" for d in ("20251216", "20260113", "20260305", "20260320")],
+}
+
+
+class ImageNotFoundError(LookupError):
+    """The image or family does not exist (Compute Engine answers 404)."""
+
+
 def image(ctx: MockContext) -> Result:
-    """Answer ``compute.getImage`` by family or name with a dated image of that family."""
+    """Answer ``compute.getImage`` like Compute Engine: ``family`` -> the family's newest image
+    (images.getFromFamily), ``name`` -> that image (images.get); anything unknown is a 404."""
     image_project = ctx.inputs.get("project") or ctx.gcp_project
-    family = ctx.inputs.get("family")
-    name = ctx.inputs.get("name") or f"{family or 'image'}-v20250110"
+    family, name = ctx.inputs.get("family"), ctx.inputs.get("name")
+    by_name = {n: f for (p, f), names in IMAGES.items() if p == image_project for n in names}
+    if family:
+        names = IMAGES.get((image_project, family))
+        if not names:
+            raise ImageNotFoundError(f"googleapi: Error 404: The resource 'projects/{image_project}/global/images/"
+                                     f"family/{family}' was not found")
+        name = names[-1]
+    elif name not in by_name:
+        raise ImageNotFoundError(f"googleapi: Error 404: The resource 'projects/{image_project}/global/images/{name}' "
+                                 "was not found")
     ident = f"projects/{image_project}/global/images/{name}"
+    stamp = name.rsplit("-v", 1)[-1]
     return {
         "id": ident,
         "name": name,
-        "family": family or "",
+        "family": family or by_name[name],
         "project": image_project,
         "selfLink": COMPUTE + ident,
         "imageId": stable_digits(19, ident),
         "diskSizeGb": 50,
         "status": "READY",
-        "creationTimestamp": "2025-01-10T08:00:00.000-08:00",
+        "creationTimestamp": f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T08:00:00.000-08:00",
         "labels": {},
         "licenses": [],
     }
-
-
 
 
 def storage_service_account(ctx: MockContext) -> Result:

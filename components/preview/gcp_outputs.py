@@ -31,6 +31,23 @@ def _compute(collection: str, scope: str = "global") -> Callable[[MockContext], 
     return outputs
 
 
+def _region_instance_group_manager(ctx: MockContext) -> Outputs:
+    """A regional MIG; an update policy Compute Engine refuses is refused: a fixed maxSurge / maxUnavailable must be
+    0 or at least the group's zone count, not both 0 (pulumi-gcp update_policy docs; Compute Engine "Automatically
+    apply VM configuration updates in a MIG"), and RECREATE needs maxUnavailable > 0 (terraform-provider-google
+    v7.45.0 compute_region_instance_group_manager docs)."""
+    policy = ctx.inputs.get("updatePolicy") or {}
+    region = ctx.inputs.get("region") or ctx.gcp_region
+    zones = len(ctx.inputs.get("distributionPolicyZones") or ZONE_SUFFIXES.get(region, "abc"))
+    surge, unavailable = (int(policy.get(k) or 0) for k in ("maxSurgeFixed", "maxUnavailableFixed"))
+    bad = [f"{k}={v}" for k, v in (("maxSurge.fixed", surge), ("maxUnavailable.fixed", unavailable)) if 0 < v < zones]
+    if policy and (bad or surge == unavailable == 0 or (policy.get("replacementMethod") == "RECREATE" and not unavailable)):
+        raise ValueError(f"googleapi: Error 400: Invalid value for field 'resource.updatePolicy': {', '.join(bad) or policy}: "
+                         f"a regional group in {zones} zones takes fixed values of 0 or at least {zones}, not both 0, "
+                         "and RECREATE needs maxUnavailable > 0, invalid")
+    return _compute("instanceGroupManagers", "region")(ctx)
+
+
 def _master_version(ctx: MockContext) -> str:
     """The version GKE creates the control plane at: the channel's default patch, or the asked-for minimum when that
     is newer; a minimum the channel does not offer is refused, as GKE refuses it."""
@@ -150,7 +167,7 @@ GCP_OUTPUTS: dict[str, Callable[[MockContext], Outputs]] = {
     "gcp:compute/firewall:Firewall": _compute("firewalls"),
     "gcp:compute/router:Router": _compute("routers", "region"),
     "gcp:compute/instanceTemplate:InstanceTemplate": _compute("instanceTemplates"),
-    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": _compute("instanceGroupManagers", "region"),
+    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": _region_instance_group_manager,
     "gcp:compute/reservation:Reservation": _compute("reservations", "zone"),
     # Regional objects have regional ids (the "can be imported" formats of pulumi_gcp.compute at the pinned SDK).
     "gcp:compute/forwardingRule:ForwardingRule": _compute("forwardingRules", "region"),

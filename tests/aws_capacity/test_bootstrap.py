@@ -30,7 +30,7 @@ def _bootstrap(cloud: str) -> VmBootstrap:
         cloud=cloud, model=model.name, weights_uri=f"{scheme}://weights-bucket/{model.name}/{model.revision}/",
         engine_args=plan.engine_args, vllm_image=vllm_image(), dcgm_exporter_image=image("dcgm_exporter"),
         node_exporter_image=image("node_exporter"), api_key_secret=secret,
-        region="us-east-2" if cloud == "aws" else "us-central1")
+        region="us-east-2" if cloud == "aws" else "us-central1", metrics_group="" if cloud == "aws" else "staging-l4")
 
 
 @pytest.mark.parametrize(("name", "render"), [
@@ -105,7 +105,7 @@ def test_bad_contract_is_refused(field, value, message):
 
 
 def test_gcp_vms_export_the_queue_gauge_the_burst_autoscalers_read():
-    from components.plan.gcp_access import QUEUE_METRIC
+    from components.plan.vm_autoscaling import QUEUE_METRIC
 
     script = vm_startup_script(_bootstrap("gcp"))
     config = script.split("<<OPS\n", 1)[1].split("\nOPS\n", 1)[0].replace("${PORT}", "8000")

@@ -48,7 +48,7 @@ def _run_setup(tmp_path: Path, installed: bool = False,
     journal.touch()
     body = GCP_SH.read_text().replace("/etc/google-cloud-ops-agent", str(ops))
     script = tmp_path / "run.sh"
-    script.write_text("set -euo pipefail\nPORT=8000\nlog() { echo \"gpuinfra-bootstrap: $*\" >&2; }\n"
+    script.write_text("set -euo pipefail\nPORT=8000\nMETRICS_GROUP=staging-l4\nlog() { echo \"gpuinfra-bootstrap: $*\" >&2; }\n"
                       + body + "\nsetup_cloud_services\necho REACHED_END\n")
     proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=30, env={
         **os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "JOURNAL": str(journal), "STATE": str(state),
@@ -68,6 +68,8 @@ def test_ops_agent_is_installed_then_configured_then_restarted(tmp_path):
     text = config.read_text()
     assert "default: true" not in text
     assert "job_name: vllm" in text and 'targets: ["localhost:8000"]' in text
+    # The pool's group label on every series: the burst autoscalers' filter selects it.
+    assert 'gpuinfra_group: "staging-l4"' in text
 
 
 @pytest.mark.parametrize("env", [{"INSTALL_RC": "3"}, {"RESTART_RC": "1"}], ids=["install", "restart"])

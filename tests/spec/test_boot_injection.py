@@ -34,7 +34,7 @@ def _base(cloud: str) -> VmBootstrap:
     return VmBootstrap(cloud=cloud, model="llama-8b", weights_uri=f"{scheme}://b/llama-8b/0123abcd/",
                        engine_args=ENGINE_ARGS, vllm_image="vllm/vllm-openai:v0.15.1",
                        dcgm_exporter_image="nvcr.io/dcgm:4.5", node_exporter_image="quay.io/node:v1", api_key_secret="s",
-                       region="us-east-2")
+                       region="us-east-2", metrics_group="" if cloud == "aws" else "dev-l4")
 
 
 def _hostile(base: VmBootstrap, field: str, text: str) -> VmBootstrap:

@@ -17,6 +17,7 @@ METRICS_NAMESPACE=gpuinfra/GPU
 METRIC_NAME=GPUUtilization
 DRAIN_HOOK=drain-vllm
 DRAIN_SECONDS=120
+METRICS_GROUP=staging-l4
 ENGINE_ARGS=(--model /models/llama-8b/0e9e39f249a16976918f6564b8830bc894c89659 --served-model-name llama-8b --tensor-parallel-size 1 --max-model-len 8192 --gpu-memory-utilization 0.9 --max-num-seqs 48 --dtype bfloat16 --kv-cache-dtype fp8 --enable-prefix-caching)
 # GCP: local SSDs (NVMe or SCSI), GCS copies, Secret Manager; GPU metrics come from the exporters.
 nvme_disks() {
@@ -31,7 +32,8 @@ fetch_secret() {
 }
 # The burst MIGs autoscale on vLLM's queue gauge in Cloud Monitoring
 # (prometheus.googleapis.com/vllm:num_requests_waiting/gauge): the Ops Agent's Prometheus receiver scrapes
-# vLLM's /metrics (served without the API key) every 30 s. Install first: the package ships its own
+# vLLM's /metrics (served without the API key) every 30 s and labels every series gpuinfra_group=<env>-<pool>
+# (the autoscalers' filter: without it they would sum every pool's and region's VMs). Install first: the package ships its own
 # /etc/google-cloud-ops-agent/config.yaml (a plain %config file, replaced on install) and starts the agent on
 # it (GoogleCloudPlatform/ops-agent pkg/rpm/google-cloud-ops-agent.spec); then write ours, then restart so the
 # agent reads it. Any failure ends the script non-zero: a VM serving without the metric leaves autoscaling
@@ -58,6 +60,8 @@ metrics:
             scrape_interval: 30s
             static_configs:
               - targets: ["localhost:${PORT}"]
+                labels:
+                  gpuinfra_group: "${METRICS_GROUP}"
   service:
     pipelines:
       vllm:

@@ -11,7 +11,8 @@ fetch_secret() {
 }
 # The burst MIGs autoscale on vLLM's queue gauge in Cloud Monitoring
 # (prometheus.googleapis.com/vllm:num_requests_waiting/gauge): the Ops Agent's Prometheus receiver scrapes
-# vLLM's /metrics (served without the API key) every 30 s. Install first: the package ships its own
+# vLLM's /metrics (served without the API key) every 30 s and labels every series gpuinfra_group=<env>-<pool>
+# (the autoscalers' filter: without it they would sum every pool's and region's VMs). Install first: the package ships its own
 # /etc/google-cloud-ops-agent/config.yaml (a plain %config file, replaced on install) and starts the agent on
 # it (GoogleCloudPlatform/ops-agent pkg/rpm/google-cloud-ops-agent.spec); then write ours, then restart so the
 # agent reads it. Any failure ends the script non-zero: a VM serving without the metric leaves autoscaling
@@ -38,6 +39,8 @@ metrics:
             scrape_interval: 30s
             static_configs:
               - targets: ["localhost:${PORT}"]
+                labels:
+                  gpuinfra_group: "${METRICS_GROUP}"
   service:
     pipelines:
       vllm:
