@@ -37,7 +37,10 @@ class VllmServiceArgs:
 
 
 class VllmService(pulumi.ComponentResource):
-    """ServiceAccount, keys Secret, Deployments, Services, PDBs, autoscaler, scrape object and canary route."""
+    """ServiceAccount, keys Secret, Deployments, Services, PDBs, autoscaler and scrape object.
+
+    The canary's traffic share is the ModelRouter's (the plan refuses a canary on Kubernetes without it).
+    """
 
     deployment: k8s.apps.v1.Deployment
     service_name: str
@@ -56,7 +59,6 @@ class VllmService(pulumi.ComponentResource):
         self._create_exposure()
         self._create_autoscaler()
         self._create_scrape()
-        self._create_route()
         self.register_outputs({"service_name": self.service_name})
 
     def _opts(self, *depends_on: pulumi.Resource | None, **kwargs: Any) -> pulumi.ResourceOptions:
@@ -147,13 +149,6 @@ class VllmService(pulumi.ComponentResource):
         else:
             self._custom("service-monitor", access.service_monitor(w, monitoring.service_monitor_labels),
                          monitoring.operator)
-
-    def _create_route(self) -> None:
-        # Weighted canary split on the Gateway. With serving.routing enabled the ModelRouter owns every route
-        # (canary by stable user hash, same percent): a second route with the same match would conflict.
-        if self._args.canary is None or self._args.spec.serving.routing.enabled:
-            return
-        self._custom("http-route", access.http_route(self._args.stable, self._model_spec().canary.percent, True))
 
     def _custom(self, role: str, doc: dict, *depends_on: pulumi.Resource | None) -> k8s.apiextensions.CustomResource:
         return k8s.apiextensions.CustomResource(

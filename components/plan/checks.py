@@ -1,5 +1,5 @@
 """Checks that need the plan (run by ``plan_stack`` before anything registers): GCP reservation shapes, replica
-maxima against the pools' ladders, and the router's rules; each fails with the key path of the bad value."""
+maxima against the pools' ladders, the router's rules and canaries that need it; each fails with the key path of the bad value."""
 from __future__ import annotations
 
 import re
@@ -88,6 +88,26 @@ def check_routing(spec: StackSpec) -> None:
     if routing.clients and "router_api_keys" not in spec.secrets:
         raise ConfigError(key_path((*loc, "clients")), "needs the secret gpuinfra:router_api_keys "
                           '(pulumi config set --secret gpuinfra:router_api_keys \'{"<client>": "<key>"}\')')
+
+
+def check_canary_routing(spec: StackSpec) -> None:
+    """A canary on Kubernetes pools needs the router: it is the only thing that splits a model's traffic by percent.
+
+    Without it nothing installs the Gateway API CRDs, a Gateway or the body-based router an HTTPRoute would need,
+    and a Kubernetes Service cannot weight its endpoints (its split would follow the replica counts instead).
+    """
+    if spec.serving.routing.enabled:
+        return
+    on_k8s: dict[str, list[str]] = {}
+    for _, _, served in served_by_cluster(spec).values():
+        for model, pools in served.items():
+            on_k8s.setdefault(model, []).extend(pools)
+    for index, model in enumerate(spec.models):
+        if model.canary and model.name in on_k8s:
+            raise ConfigError(key_path(("models", index, "canary")), (
+                f"on Kubernetes pools ({', '.join(on_k8s[model.name])}) needs gpuinfra:serving.routing.enabled: "
+                "true (it is false): only the router splits traffic between the stable and canary revisions; "
+                "enable the router or remove the canary"))
 
 
 def _check_routed_model(spec: StackSpec, loc: tuple, model: str, routed: set[str]) -> None:
@@ -219,3 +239,4 @@ def check_plan(basis: PlanBasis) -> None:
     check_deployer_reach(basis.spec)
     check_replica_capacity(basis)
     check_routing(basis.spec)
+    check_canary_routing(basis.spec)

@@ -131,7 +131,8 @@ class ModelSpec(Spec):
     autoscaling: AutoscalingSpec = AutoscalingSpec()
     """Queue-depth autoscaling."""
     canary: CanarySpec | None = None
-    """A canary revision taking a share of traffic; remove it to roll back, promote by setting revision."""
+    """A canary revision taking a share of traffic (on Kubernetes pools it needs ``serving.routing.enabled``); remove
+    it to roll back, promote by setting revision."""
 
     @field_validator("revision")
     @classmethod

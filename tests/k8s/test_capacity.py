@@ -15,6 +15,8 @@ from tests.k8s.helpers import run_fixture
 def dev_with(**model_changes) -> dict:
     raw = copy.deepcopy(raw_stack("dev"))
     raw["gpuinfra:models"][0].update(model_changes)
+    if "canary" in model_changes:  # a Kubernetes canary needs the router (checks.check_canary_routing)
+        raw["gpuinfra:serving"] = {**raw["gpuinfra:serving"], "routing": {"enabled": True}}
     return raw
 
 

@@ -1,9 +1,9 @@
-"""How traffic reaches vLLM: Services, exposure, PDB, canary HTTPRoute, scrape objects (pure dicts)."""
+"""How traffic reaches vLLM: Services, exposure, PDB, scrape objects (pure dicts)."""
 from __future__ import annotations
 
 from components.k8s.manifests.names import (
-    GATEWAY, INSTANCE_SERIES_LABEL, LABEL_EXPOSED, LABEL_INSTANCE, LABEL_MODEL, MODEL_HEADER, PORT_NAME, SERVING_PORT, common_labels, selector_labels, service_name,
-    workload_name,
+    INSTANCE_SERIES_LABEL, LABEL_EXPOSED, LABEL_INSTANCE, LABEL_MODEL, PORT_NAME, SERVING_PORT, common_labels,
+    selector_labels, service_name, workload_name,
 )
 from components.plan.workloads import WorkloadPlan
 from components.plan.scheduling import LABEL_POOL
@@ -70,27 +70,6 @@ def disruption_budget(w: WorkloadPlan) -> dict:
     return {"metadata": {"name": workload_name(w.model, w.pool, w.canary), "namespace": w.namespace,
                          "labels": common_labels(w.model, w.pool, w.canary)},
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(w.model, w.pool, w.canary)}}}
-
-
-def http_route(stable: WorkloadPlan, percent: int, with_canary: bool) -> dict:
-    """Weighted split between the stable and canary Services for requests naming the model.
-
-    The match is the header the Gateway API Inference Extension's body-based router copies from the
-    OpenAI request's ``model`` field; the route attaches to the router's Gateway (see names.GATEWAY).
-    """
-    stable_name = service_name(stable.model, stable.pool)
-    backends = [{"name": stable_name, "port": SERVING_PORT, "weight": 100 - percent if with_canary else 100}]
-    if with_canary:
-        backends.append({"name": workload_name(stable.model, stable.pool, canary=True), "port": SERVING_PORT,
-                         "weight": percent})
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-        "metadata": {"name": stable_name, "namespace": stable.namespace,
-                     "labels": common_labels(stable.model, stable.pool)},
-        "spec": {"parentRefs": [dict(GATEWAY)],
-                 "rules": [{"matches": [{"headers": [{"type": "Exact", "name": MODEL_HEADER, "value": stable.model}]}],
-                            "backendRefs": backends}]},
-    }
 
 
 def scrape_selector(w: WorkloadPlan) -> dict:

@@ -121,9 +121,15 @@ def http_routes(routes: ClusterRoutes, routing: RoutingSpec, namespace: str) -> 
         by_model.setdefault(rule.model, []).extend(route_rules(rule, routing))
     out = {f"gpuinfra-router-{model}": _route(f"gpuinfra-router-{model}", namespace, rules)
            for model, rules in by_model.items()}
-    # No header match: the route Envoy picks before BBR and Lua run (their filters run on it), and the
-    # answer when nothing else matches.
-    fallback = [{"matches": [{"path": ROOT_PATH}], "filters": [_extension(NO_ROUTE_FILTER)]}]
+    # No header match: the route Envoy picks before BBR and Lua run, and the answer when nothing else matches.
+    # Envoy builds a stream's filter chain once, from that first route (envoyproxy/envoy
+    # source/common/http/filter_manager.cc FilterManager::createFilterChain; filter_chain_helper.cc skips a
+    # filter the route leaves disabled), and re-matching after BBR/Lua clear the route cache never rebuilds it.
+    # Envoy Gateway renders credential injection disabled in the listener and enables it per route
+    # (envoyproxy/gateway release/v1.9 internal/xds/translator/credentialInjector.go), so the fallback route
+    # must carry the upstream-key filter too, or vLLM never receives its key.
+    fallback = [{"matches": [{"path": ROOT_PATH}],
+                 "filters": [_extension(UPSTREAM_FILTER), _extension(NO_ROUTE_FILTER)]}]
     out[FALLBACK_ROUTE] = _route(FALLBACK_ROUTE, namespace, fallback)
     return out
 
