@@ -185,3 +185,18 @@ def test_kv_tokens_are_whole_v034_blocks():
     assert BLOCK_TOKENS == 64
     result = fit_on_gpus(LLAMA_8B, H100, 1, 1, dtype="bf16", max_model_len=8192, concurrency=1)
     assert result.kv_tokens % 64 == 0
+
+
+def test_stack_architecture_sizes_reach_the_fit():
+    from components.plan.sizing import model_arch
+    from components.spec.models import ModelSpec
+
+    # Mixtral's config.json numbers given in the stack file instead of the catalog: the same activation estimate.
+    spec = ModelSpec.model_validate({
+        "name": "moe", "hf_repo": "acme/mixtral-finetune", "revision": "a" * 40, "pools": ["p"],
+        "architecture": {"params": 46.7e9, "layers": 32, "attention_heads": 32, "kv_heads": 8, "head_dim": 128,
+                         "max_context": 32768, "hidden_size": 4096, "intermediate_size": 14336, "vocab_size": 32000,
+                         "experts": 8, "experts_per_token": 2}})
+    arch = model_arch(spec)
+    assert activation_gib(arch, 2, 8192, 256) == pytest.approx(activation_gib(MIXTRAL, 2, 8192, 256))
+    assert weights_gib_per_gpu(arch, "fp8", 2) == pytest.approx(weights_gib_per_gpu(MIXTRAL, "fp8", 2))
