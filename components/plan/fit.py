@@ -11,9 +11,6 @@ The memory arithmetic is the pinned vLLM version's, per GPU (components/plan/fit
     max concurrency = KV tokens // max_model_len (every sequence at full length: the worst case)
 vLLM refuses to start when the budget is empty or holds less than one max_model_len sequence; so does the fit.
 
-Weight bytes per parameter: bf16/fp16 2, fp8/int8 1, int4 0.5 plus 4% for group-wise scales and zero points
-(AWQ/GPTQ group size 128 with an fp16 scale and a 4-bit zero: 20 bits / 128 weights = 0.16 bit per 4-bit weight).
-
 Tensor parallelism (vLLM's rules): TP must divide the attention (query) heads
 (ModelConfig.verify_with_parallel_config), and either TP divides the KV heads (each GPU holds kv_heads / TP)
 or the KV heads divide TP (each GPU holds one KV head, replicated TP / kv_heads times; QKVParallelLinear).
@@ -54,8 +51,9 @@ class FitResult:
         usable_vram_gib: The GPU's CUDA-reported total, GiB (what gpu_memory_utilization multiplies).
         weights_gib_per_gpu / activation_gib / cudagraph_gib / non_torch_gib / kv_gib_per_gpu: GiB per GPU
             (activation_gib: the profile run's peak at max_num_batched_tokens).
+        max_num_batched_tokens: Tokens of vLLM's profile run (its default for the GPU unless overridden).
         kv_bytes_per_token_per_gpu: KV cache bytes one token takes on each GPU.
-        kv_tokens: KV cache capacity of one replica, tokens (multiple of 16).
+        kv_tokens: KV cache capacity of one replica, tokens (whole 64-token blocks, vLLM v0.34.0).
         max_concurrency: Sequences of max_model_len one replica holds at once (kv_tokens // max_model_len).
         fits: True when a replica starts and holds `concurrency` full-length sequences.
         reason: "" when it fits, else the first reason it does not.

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from components.catalog.types import GpuModel, ModelArch
 
 GIB = 1024**3
+# int4: 0.5 plus 4% for group-wise scales and zero points (AWQ/GPTQ group size 128 with an fp16 scale and a 4-bit
+# zero: 20 bits / 128 weights = 0.16 bit per 4-bit weight).
 BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5 * 1.04}
 QUANTIZED = frozenset({"fp8", "int8", "int4"})
 BLOCK_TOKENS = 64  # v0.34.0 config/cache.py CacheConfig.DEFAULT_BLOCK_SIZE
