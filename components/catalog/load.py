@@ -12,7 +12,8 @@ import yaml
 from components.catalog.catalog import Catalog
 from components.catalog.types import CatalogError, Cloud, GpuModel, InstanceType, ModelArch, Price, ThroughputRef
 from components.catalog.validate import (
-    parse_date, validate_gpu_row, validate_instance_row, validate_model_row, validate_throughput_row,
+    MODEL_SIZE_FIELDS, parse_date, validate_gpu_row, validate_instance_row, validate_model_row,
+    validate_throughput_row,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -126,7 +127,9 @@ def _load_models(data_dir: Path) -> dict[str, ModelArch]:
             hf_repo=repo, params=float(row["params"]), layers=row["layers"],
             attention_heads=row["attention_heads"], kv_heads=row["kv_heads"], head_dim=row["head_dim"],
             max_context=row["max_context"], size_class=row.get("size_class"), source=row["source"],
-            as_of=parse_date(row["as_of"]))
+            as_of=parse_date(row["as_of"]), tie_word_embeddings=row.get("tie_word_embeddings", False),
+            checkpoint_dtype=row.get("checkpoint_dtype"), checkpoint_gib=row.get("checkpoint_gib"),
+            **{key: row[key] for key in MODEL_SIZE_FIELDS if key in row})
     return models
 
 

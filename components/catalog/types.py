@@ -23,7 +23,8 @@ class GpuModel:
 
     Attributes:
         name: Catalog name, e.g. "H100".
-        usable_vram_mib: Memory the driver reports as usable, MiB (below nominal).
+        usable_vram_mib: Total memory CUDA reports (cudaMemGetInfo total, what vLLM's gpu_memory_utilization
+            multiplies), MiB: below nvidia-smi's total and far below the marketing figure.
         fp8: True when the GPU has native FP8 tensor cores (Ada, Hopper, Blackwell).
         architecture: "ampere", "ada", "hopper" or "blackwell".
         gcp_accelerator: GCP accelerator type name, None when GCP does not offer it.
@@ -123,6 +124,13 @@ class ModelArch:
         head_dim: Per-head dimension.
         max_context: max_position_embeddings, tokens.
         size_class: Class used to match throughput references (e.g. "70B"); None matches none.
+        hidden_size / intermediate_size / vocab_size: config.json sizes (MoE: intermediate per expert); None when
+            unknown (the fit then falls back to estimates from heads x head_dim).
+        tie_word_embeddings: lm_head shares the embedding matrix (counted once).
+        experts / experts_per_token: num_local_experts and num_experts_per_tok (1 and 1 for dense models).
+        checkpoint_dtype / checkpoint_gib: the repo's own weight dtype and the weight bytes vLLM loads from it
+            (all ranks together, GiB), when a published size is known (FP8 checkpoints that keep some layers in
+            16 bits are larger than parameters x 1 byte).
     """
 
     hf_repo: str
@@ -135,6 +143,14 @@ class ModelArch:
     size_class: str | None = None
     source: str = ""
     as_of: datetime.date | None = None
+    hidden_size: int | None = None
+    intermediate_size: int | None = None
+    vocab_size: int | None = None
+    tie_word_embeddings: bool = False
+    experts: int = 1
+    experts_per_token: int = 1
+    checkpoint_dtype: str | None = None
+    checkpoint_gib: float | None = None
 
     @property
     def params_billions(self) -> float:

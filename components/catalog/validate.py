@@ -159,15 +159,35 @@ def validate_instance_row(row: Mapping[str, Any], cloud: str, gpu_names: Iterabl
     return errors
 
 
+MODEL_SIZE_FIELDS = ("hidden_size", "intermediate_size", "vocab_size", "experts", "experts_per_token")
+
+
+def _checkpoint(row: Mapping[str, Any], errors: list[str]) -> None:
+    """A checkpoint size needs its dtype and a source (it is a published fact, not an estimate)."""
+    if "checkpoint_gib" not in row and "checkpoint_dtype" not in row:
+        return
+    _positive_num(row, "checkpoint_gib", errors)
+    if row.get("checkpoint_dtype") not in WEIGHT_DTYPES:
+        errors.append(f"checkpoint_dtype: {row.get('checkpoint_dtype')!r} must be one of {WEIGHT_DTYPES}")
+    _text(row, "checkpoint_source", errors)
+
+
 def validate_model_row(row: Mapping[str, Any]) -> list[str]:
     """Validates one model architecture row (TP-relevant fields must be positive integers)."""
     errors: list[str] = []
     fields = ("params", "layers", "attention_heads", "kv_heads", "head_dim", "max_context", "size_class",
-              "source", "as_of")
+              "source", "as_of", *MODEL_SIZE_FIELDS, "tie_word_embeddings", "checkpoint_dtype", "checkpoint_gib",
+              "checkpoint_source")
     _unknown_keys(row, fields, errors)
     _positive_num(row, "params", errors)
     for key in ("layers", "attention_heads", "kv_heads", "head_dim", "max_context"):
         _positive_int(row, key, errors)
+    for key in MODEL_SIZE_FIELDS:
+        if key in row:
+            _positive_int(row, key, errors)
+    if "tie_word_embeddings" in row and not isinstance(row["tie_word_embeddings"], bool):
+        errors.append(f"tie_word_embeddings: {row['tie_word_embeddings']!r} must be true or false")
+    _checkpoint(row, errors)
     heads, kv = row.get("attention_heads"), row.get("kv_heads")
     if _is_int(heads) and _is_int(kv) and kv > 0 and heads % kv:
         errors.append(f"kv_heads: {kv} must divide attention_heads {heads} (grouped-query attention)")

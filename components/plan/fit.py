@@ -1,18 +1,15 @@
 """Model fit: does a model fit a GPU shape under vLLM, and how many tokens of KV cache remain.
 
-The arithmetic follows how vLLM sizes its KV cache at boot (serving.md):
-    available per GPU = usable VRAM x gpu_memory_utilization - weights per GPU - activation peak
+The memory arithmetic is the pinned vLLM version's, per GPU (components/plan/fit_memory.py, with sources):
+    KV budget = min(CUDA total x gpu_memory_utilization - non-KV, device headroom - margin) - activation peak,
+    non-KV = weights + CUDA graphs + non-torch allocations; weights from the checkpoint's real size where the
+    catalog knows it, else parameters x bytes with embeddings and lm_head at 16 bits in quantized weights;
+    the activation peak from the architecture (hidden size, intermediate size per TP rank, max_num_batched_tokens,
+    vocabulary x max_num_seqs for the sampler).
     KV bytes per token per GPU = 2 (K and V) x layers x KV heads per GPU x head_dim x KV dtype bytes
-    KV tokens = available / KV bytes per token, rounded down to vLLM's 16-token blocks
+    KV tokens = budget / KV bytes per token, rounded down to vLLM's 64-token blocks (v0.34.0 default)
     max concurrency = KV tokens // max_model_len (every sequence at full length: the worst case)
-
-Weight bytes per parameter: bf16/fp16 2, fp8/int8 1, int4 0.5 plus 4% for group-wise scales and zero points
-(AWQ/GPTQ group size 128 with an fp16 scale and a 4-bit zero: 20 bits / 128 weights = 0.16 bit per 4-bit weight).
-Embeddings kept in 16 bits by some quantized checkpoints are not counted (small next to the estimate's error).
-
-Activation peak is a planning estimate, a line through serving.md's figures (1.2 GiB at 8.03B parameters,
-2.0 GiB at 70.55B): 1.0972 + 0.012796 x params in billions, in GiB per GPU. vLLM profiles the real peak at boot;
-non-torch memory (NCCL buffers, CUDA graphs) varies by version and is inside this margin only roughly.
+vLLM refuses to start when the budget is empty or holds less than one max_model_len sequence; so does the fit.
 
 Tensor parallelism (vLLM's rules): TP must divide the attention (query) heads
 (ModelConfig.verify_with_parallel_config), and either TP divides the KV heads (each GPU holds kv_heads / TP)
@@ -30,19 +27,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from components.catalog.types import GpuModel, InstanceType, ModelArch
+from components.plan.fit_memory import (
+    BLOCK_TOKENS, BYTES_PER_PARAM, GIB, EngineMemory, MemoryBudget, activation_gib, memory_budget,
+    weights_gib_per_gpu,
+)
 
 DType = Literal["bf16", "fp16", "fp8", "int8", "int4"]
 KvDType = Literal["auto", "fp8"]
 
-INT4_SCALE_OVERHEAD = 1.04
-BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0,
-                                     "int4": 0.5 * INT4_SCALE_OVERHEAD}
 # "auto" = the model's 16-bit dtype (fp8/int weights still keep a 16-bit KV cache unless asked otherwise).
 KV_BYTES: dict[str, int] = {"auto": 2, "fp8": 1}
-BLOCK_TOKENS = 16  # vLLM's default KV block size
-ACTIVATION_BASE_GIB = 1.0972
-ACTIVATION_GIB_PER_BILLION = 0.012796
-GIB = 1024**3
+__all__ = ["BLOCK_TOKENS", "BYTES_PER_PARAM", "GIB", "KV_BYTES", "DType", "EngineMemory", "FitResult", "KvDType",
+           "activation_gib", "fit", "fit_on_gpus", "kv_bytes_per_token_per_gpu", "tp_problem", "weights_gib_per_gpu"]
 
 
 @dataclass(frozen=True)
@@ -52,9 +48,12 @@ class FitResult:
     Attributes:
         instance_type / cloud: The node, None when sized on bare GPUs (fit_on_gpus).
         replicas_per_node: Engine replicas one node holds (GPUs // TP).
-        weights_gib_per_gpu / activation_gib / kv_gib_per_gpu: GiB per GPU.
+        usable_vram_gib: The GPU's CUDA-reported total, GiB (what gpu_memory_utilization multiplies).
+        weights_gib_per_gpu / activation_gib / cudagraph_gib / non_torch_gib / kv_gib_per_gpu: GiB per GPU
+            (activation_gib: the profile run's peak at max_num_batched_tokens).
+        max_num_batched_tokens: Tokens of vLLM's profile run (its default for the GPU unless overridden).
         kv_bytes_per_token_per_gpu: KV cache bytes one token takes on each GPU.
-        kv_tokens: KV cache capacity of one replica, tokens (multiple of 16).
+        kv_tokens: KV cache capacity of one replica, tokens (whole 64-token blocks, vLLM v0.34.0).
         max_concurrency: Sequences of max_model_len one replica holds at once (kv_tokens // max_model_len).
         fits: True when a replica starts and holds `concurrency` full-length sequences.
         reason: "" when it fits, else the first reason it does not.
@@ -85,16 +84,9 @@ class FitResult:
     gpu_memory_utilization: float
     quantization: str | None
     note: str = ""
-
-
-def weights_gib_per_gpu(arch: ModelArch, dtype: DType, tp: int) -> float:
-    """Weights on each GPU in GiB: params x bytes per param / TP."""
-    return arch.params * BYTES_PER_PARAM[dtype] / tp / GIB
-
-
-def activation_gib(arch: ModelArch) -> float:
-    """Planning estimate of vLLM's profiled activation peak per GPU, GiB (see module docstring)."""
-    return ACTIVATION_BASE_GIB + ACTIVATION_GIB_PER_BILLION * arch.params_billions
+    cudagraph_gib: float = 0.0
+    non_torch_gib: float = 0.0
+    max_num_batched_tokens: int = 0
 
 
 def kv_bytes_per_token_per_gpu(arch: ModelArch, tp: int, kv_cache_dtype: KvDType = "auto") -> int:
@@ -130,15 +122,36 @@ def _check_inputs(dtype: str, kv_cache_dtype: str, tp: int, gpus: int, max_model
         raise ValueError(f"gpu_memory_utilization {util} must be in (0, 1]")
 
 
+def _problem(arch: ModelArch, gpu: GpuModel, gpus: int, tp: int, max_model_len: int, concurrency: int,
+             budget: MemoryBudget, kv_tokens: int, util: float) -> str:
+    """The first reason vLLM would refuse this replica (or it could not hold `concurrency`), "" when none."""
+    reason = tp_problem(arch, tp, gpus)
+    if not reason and max_model_len > arch.max_context:
+        reason = f"max_model_len {max_model_len} exceeds the model's context of {arch.max_context}"
+    if not reason and budget.kv_gib <= 0:
+        reason = (f"weights {budget.weights_gib:.1f} GiB + activations {budget.activation_gib:.1f} GiB + CUDA graphs "
+                  f"{budget.cudagraph_gib:.1f} GiB per GPU leave no KV cache in {budget.requested_gib:.1f} GiB "
+                  f"({gpu.usable_vram_gib:.2f} GiB CUDA total x {util:.2f})")
+    if not reason and kv_tokens < max_model_len:
+        reason = (f"KV capacity {_tokens(kv_tokens)} tokens cannot hold one sequence of {max_model_len} "
+                  "(vLLM refuses to start)")
+    max_concurrency = kv_tokens // max_model_len
+    if not reason and max_concurrency < concurrency:
+        plural = "s" if max_concurrency != 1 else ""
+        reason = (f"KV capacity {_tokens(kv_tokens)} tokens holds {max_concurrency} sequence{plural} of "
+                  f"{max_model_len}, need {concurrency}")
+    return reason
+
+
 def fit_on_gpus(arch: ModelArch, gpu: GpuModel, gpus: int, tp: int, *, dtype: DType,
                 kv_cache_dtype: KvDType = "auto", max_model_len: int, concurrency: int,
                 gpu_memory_utilization: float = 0.9, instance_type: str | None = None,
-                cloud: str | None = None) -> FitResult:
+                cloud: str | None = None, engine: EngineMemory = EngineMemory()) -> FitResult:
     """Sizes a model on `gpus` GPUs of one model at tensor-parallel size `tp`.
 
     Args:
         arch: Model architecture.
-        gpu: GPU model (its usable VRAM is what the driver reports).
+        gpu: GPU model (its usable VRAM is the CUDA-reported total).
         gpus: GPUs in the node; replicas per node = gpus // tp.
         tp: Tensor-parallel size (GPUs per replica).
         dtype: Weight dtype.
@@ -148,41 +161,30 @@ def fit_on_gpus(arch: ModelArch, gpu: GpuModel, gpus: int, tp: int, *, dtype: DT
         gpu_memory_utilization: vLLM's fraction of GPU memory it may use (default 0.9).
         instance_type: Node name for the result, if any.
         cloud: Cloud for the result, if any.
+        engine: max_num_batched_tokens / max_num_seqs / accounting overrides (default: the pinned vLLM's).
 
     Raises:
         ValueError: a programming error (unknown dtype, non-positive sizes, utilisation outside (0, 1]).
     """
     _check_inputs(dtype, kv_cache_dtype, tp, gpus, max_model_len, concurrency, gpu_memory_utilization)
-    weights = weights_gib_per_gpu(arch, dtype, tp)
-    activations = activation_gib(arch)
-    budget = gpu.usable_vram_gib * gpu_memory_utilization
-    kv_gib = max(0.0, budget - weights - activations)
+    budget = memory_budget(arch, gpu, tp, dtype=dtype, gpu_memory_utilization=gpu_memory_utilization,
+                           concurrency=concurrency, engine=engine)
     per_token = kv_bytes_per_token_per_gpu(arch, tp, kv_cache_dtype)
-    kv_tokens = math.floor(kv_gib * GIB / per_token) // BLOCK_TOKENS * BLOCK_TOKENS
-    max_concurrency = kv_tokens // max_model_len
-    reason = tp_problem(arch, tp, gpus)
-    if not reason and max_model_len > arch.max_context:
-        reason = f"max_model_len {max_model_len} exceeds the model's context of {arch.max_context}"
-    if not reason and weights + activations >= budget:
-        reason = (f"weights {weights:.1f} GiB + activations {activations:.1f} GiB per GPU exceed "
-                  f"{budget:.1f} GiB ({gpu.usable_vram_gib:.2f} GiB usable x {gpu_memory_utilization:.2f})")
-    if not reason and kv_tokens < max_model_len:
-        reason = f"KV capacity {_tokens(kv_tokens)} tokens cannot hold one sequence of {max_model_len}"
-    if not reason and max_concurrency < concurrency:
-        plural = "s" if max_concurrency != 1 else ""
-        reason = (f"KV capacity {_tokens(kv_tokens)} tokens holds {max_concurrency} sequence{plural} of "
-                  f"{max_model_len}, need {concurrency}")
+    kv_tokens = math.floor(budget.kv_gib * GIB / per_token) // BLOCK_TOKENS * BLOCK_TOKENS
+    reason = _problem(arch, gpu, gpus, tp, max_model_len, concurrency, budget, kv_tokens, gpu_memory_utilization)
     note = ""
     if dtype == "fp8" and not gpu.fp8:
         note = (f"{gpu.name} has no FP8 tensor cores: vLLM runs fp8 weights weight-only (FP8 Marlin, W8A16), "
                 "fp8 memory at roughly bf16 speed")
     return FitResult(
         model=arch.hf_repo, instance_type=instance_type, cloud=cloud, gpu=gpu.name, gpus_per_node=gpus, tp=tp,
-        replicas_per_node=gpus // tp, usable_vram_gib=gpu.usable_vram_gib, weights_gib_per_gpu=weights,
-        activation_gib=activations, kv_bytes_per_token_per_gpu=per_token, kv_gib_per_gpu=kv_gib,
-        kv_tokens=kv_tokens, max_concurrency=max_concurrency, fits=not reason, reason=reason, dtype=dtype,
-        kv_cache_dtype=kv_cache_dtype, max_model_len=max_model_len, concurrency=concurrency,
+        replicas_per_node=gpus // tp, usable_vram_gib=gpu.usable_vram_gib, weights_gib_per_gpu=budget.weights_gib,
+        activation_gib=budget.activation_gib, kv_bytes_per_token_per_gpu=per_token, kv_gib_per_gpu=budget.kv_gib,
+        kv_tokens=kv_tokens, max_concurrency=kv_tokens // max_model_len, fits=not reason, reason=reason,
+        dtype=dtype, kv_cache_dtype=kv_cache_dtype, max_model_len=max_model_len, concurrency=concurrency,
         gpu_memory_utilization=gpu_memory_utilization, quantization="fp8" if dtype == "fp8" else None, note=note,
+        cudagraph_gib=budget.cudagraph_gib, non_torch_gib=budget.non_torch_gib,
+        max_num_batched_tokens=budget.max_num_batched_tokens,
     )
 
 

@@ -50,7 +50,9 @@ def model_arch(model: ModelSpec) -> ModelArch:
     if model.architecture is not None:
         a = model.architecture
         return ModelArch(hf_repo=model.hf_repo, params=a.params, layers=a.layers, attention_heads=a.attention_heads,
-                         kv_heads=a.kv_heads, head_dim=a.head_dim, max_context=a.max_context)
+                         kv_heads=a.kv_heads, head_dim=a.head_dim, max_context=a.max_context,
+                         hidden_size=a.hidden_size, intermediate_size=a.intermediate_size, vocab_size=a.vocab_size,
+                         experts=a.experts, experts_per_token=a.experts_per_token)
     arch = load_catalog().model(model.hf_repo)
     assert arch is not None, "spec checks refuse models missing from the catalog without an architecture"
     return arch

@@ -28,11 +28,24 @@ class ArchitectureSpec(Spec):
     """Dimension per head (hidden_size / num_attention_heads unless set, 1-1024)."""
     max_context: Tokens
     """Longest context the model supports (max_position_embeddings, at most 2^24)."""
+    hidden_size: int | None = Field(default=None, ge=1, le=1_048_576)
+    """Model width (hidden_size); default: attention_heads x head_dim. Sizes the fit's activation estimate."""
+    intermediate_size: int | None = Field(default=None, ge=1, le=4_194_304)
+    """MLP width per expert (intermediate_size or moe_intermediate_size); default: 4 x hidden_size."""
+    vocab_size: int | None = Field(default=None, ge=1, le=16_777_216)
+    """Vocabulary (vocab_size): sizes the sampler's logits and the 16-bit embeddings of quantized weights;
+    default: unknown (embeddings counted at the weight dtype, logits sized for a 128,256-token vocabulary)."""
+    experts: int = Field(default=1, ge=1, le=4096)
+    """Routed experts per MoE layer (num_local_experts; 1 for a dense model); all are loaded."""
+    experts_per_token: int = Field(default=1, ge=1, le=4096)
+    """Experts each token is routed to (num_experts_per_tok; 1 for a dense model)."""
 
     @model_validator(mode="after")
     def _heads(self) -> "ArchitectureSpec":
         if self.kv_heads > self.attention_heads or self.attention_heads % self.kv_heads:
             raise ValueError(f"kv_heads {self.kv_heads} must divide attention_heads {self.attention_heads}")
+        if self.experts_per_token > self.experts:
+            raise ValueError(f"experts_per_token {self.experts_per_token} exceeds experts {self.experts}")
         return self
 
 

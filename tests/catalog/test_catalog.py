@@ -94,10 +94,13 @@ def test_gcp_bundled_local_ssd_and_other_regions(catalog):
     assert catalog.local_ssd_usd_per_gib_month == pytest.approx(0.08)
 
 
-def test_usable_vram_per_gpu_is_driver_reported(catalog):
-    # serving.md plans with 79.65 GiB usable per H100; clouds.md gives 22,888 MiB for L4/A10G.
-    assert catalog.instance("aws", "p5.48xlarge").vram_gib_per_gpu == pytest.approx(79.65, abs=0.005)
-    assert catalog.gpu("L4").usable_vram_mib == 22888
+def test_usable_vram_per_gpu_is_the_cuda_total(catalog):
+    # What vLLM multiplies by gpu_memory_utilization: PyTorch reports "a total capacity of 79.11 GiB" on an H100
+    # (github.com/vllm-project/vllm/issues/27508), below nvidia-smi's 81,559 MiB (79.65 GiB).
+    assert catalog.instance("aws", "p5.48xlarge").vram_gib_per_gpu == pytest.approx(79.11, abs=0.005)
+    # L4: nvidia-smi shows 23,034 MiB (github.com/vllm-project/vllm/issues/4959); CUDA keeps a little of it.
+    assert catalog.gpu("L4").usable_vram_mib < 23034
+    assert all(g.source.strip() and g.as_of for g in catalog.gpus.values())
     assert catalog.gpu("A10G").fp8 is False and catalog.gpu("L4").fp8 is True
 
 

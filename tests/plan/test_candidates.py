@@ -76,7 +76,7 @@ def test_engine_args_for_fp8_tp2():
         "--tensor-parallel-size", "2",
         "--max-model-len", "8192",
         "--gpu-memory-utilization", "0.9",
-        "--max-num-seqs", "29",  # 241k KV tokens / 8192 = 29 full-length sequences
+        "--max-num-seqs", "27",  # 226,688 KV tokens / 8192 = 27 full-length sequences
         "--quantization", "fp8",
         "--enable-prefix-caching",
     ]
@@ -93,7 +93,9 @@ def test_engine_args_bf16_with_fp8_kv_cache():
 
 
 def test_int4_emits_no_guessed_quantization_unless_overridden():
-    result = fit(LLAMA_70B, CATALOG.instance("aws", "g6e.2xlarge"), 1, dtype="int4", max_model_len=4096,
+    # TP 2 on 2 of the 4 L40S: 70B int4 weights with 16-bit embeddings (37 GiB) leave less than one 4096-token
+    # sequence on a single 44.42 GiB L40S at utilisation 0.90.
+    result = fit(LLAMA_70B, CATALOG.instance("aws", "g6e.12xlarge"), 2, dtype="int4", max_model_len=4096,
                  concurrency=1)
     assert result.fits
     assert "--quantization" not in engine_args(LLAMA_70B, result).argv()
@@ -126,7 +128,7 @@ def test_max_num_seqs_capped_but_never_below_the_target():
 
 def test_engine_args_refuse_what_does_not_fit_or_contradicts_the_fit():
     tight = fit_on_gpus(LLAMA_70B, CATALOG.gpu("H100"), 2, 2, dtype="bf16", max_model_len=8192, concurrency=16)
-    with pytest.raises(ValueError, match="does not fit: KV capacity 26k"):
+    with pytest.raises(ValueError, match="does not fit: KV capacity 18k"):
         engine_args(LLAMA_70B, tight)
     ok = fit_on_gpus(LLAMA_70B, CATALOG.gpu("H100"), 4, 4, dtype="bf16", max_model_len=8192, concurrency=16)
     with pytest.raises(ValueError, match="dtype 'fp8' differs"):

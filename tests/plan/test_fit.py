@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.catalog import WEIGHT_DTYPES, ModelArch, load_catalog
-from components.plan.fit import DType, activation_gib, fit, fit_on_gpus, kv_bytes_per_token_per_gpu
+from components.plan.fit import DType, fit, fit_on_gpus, kv_bytes_per_token_per_gpu
 
 CATALOG = load_catalog()
 H100 = CATALOG.gpu("H100")
@@ -15,10 +15,12 @@ LLAMA_8B = CATALOG.model("meta-llama/Llama-3.1-8B-Instruct")
 LLAMA_70B = CATALOG.model("meta-llama/Llama-3.1-70B-Instruct")
 
 WORKED_REFERENCES = [
-    # (arch, GPUs, TP, dtype, KV tokens, concurrent 8k sequences) from serving.md at utilisation 0.90
+    # (arch, GPUs, TP, dtype, KV tokens, concurrent 8k sequences) from serving.md's planning estimates at
+    # utilisation 0.90. Its 70B bf16 TP2 row (about 26k tokens) is left out: it has 2.7 GiB of KV per GPU, so the
+    # 0.54 GiB between serving.md's 79.65 GiB and the CUDA total (79.11 GiB) plus CUDA graphs move it by a third;
+    # tests/plan/test_fit_vllm.py checks the fit against vLLM's own logs instead.
     (LLAMA_8B, 1, 1, "bf16", 455_000, 55),   # 8B bf16 on 1x H100: about 455k tokens, about 55 sequences
     (LLAMA_70B, 4, 4, "bf16", 483_000, 59),  # 70B bf16 TP4 on 4x H100: about 483k, about 59
-    (LLAMA_70B, 2, 2, "bf16", 26_000, 3),    # 70B bf16 TP2 on 2x H100: about 26k, about 3 (not viable)
     (LLAMA_70B, 2, 2, "fp8", 241_000, 29),   # 70B fp8 weights TP2 on 2x H100: about 241k, about 29
 ]
 
@@ -28,7 +30,7 @@ def test_worked_references_within_ten_percent(arch, gpus, tp, dtype, tokens, seq
     result = fit_on_gpus(arch, H100, gpus, tp, dtype=dtype, max_model_len=8192, concurrency=1)
     assert result.kv_tokens == pytest.approx(tokens, rel=0.10)
     assert result.max_concurrency == pytest.approx(seqs, rel=0.10)
-    assert result.kv_tokens % 16 == 0  # whole vLLM blocks
+    assert result.kv_tokens % 64 == 0  # whole vLLM v0.34.0 blocks
 
 
 def test_kv_bytes_per_token_match_serving_md():
@@ -38,15 +40,10 @@ def test_kv_bytes_per_token_match_serving_md():
     assert kv_bytes_per_token_per_gpu(LLAMA_70B, 4, "fp8") == 320 * 1024 // 8
 
 
-def test_activation_estimate_passes_through_serving_md_points():
-    assert activation_gib(LLAMA_8B) == pytest.approx(1.2, abs=0.01)
-    assert activation_gib(LLAMA_70B) == pytest.approx(2.0, abs=0.01)
-
-
 def test_too_little_kv_for_the_concurrency_names_both_numbers():
     result = fit_on_gpus(LLAMA_70B, H100, 2, 2, dtype="bf16", max_model_len=8192, concurrency=16)
     assert not result.fits
-    assert result.reason == "KV capacity 26k tokens holds 3 sequences of 8192, need 16"
+    assert result.reason == "KV capacity 18k tokens holds 2 sequences of 8192, need 16"
 
 
 @pytest.mark.parametrize("arch, gpus, tp, reason", [
@@ -74,7 +71,8 @@ def test_weights_that_do_not_fit_leave_no_kv():
     l4 = CATALOG.instance("aws", "g6.xlarge")
     result = fit(LLAMA_70B, l4, 1, dtype="bf16", max_model_len=8192, concurrency=1)
     assert not result.fits and result.kv_tokens == 0 and result.max_concurrency == 0
-    assert result.reason.startswith("weights 131.4 GiB + activations 2.0 GiB per GPU exceed 20.1 GiB")
+    assert result.reason.startswith("weights 131.4 GiB + activations 1.2 GiB + CUDA graphs 1.1 GiB per GPU leave no "
+                                    "KV cache in 20.2 GiB (22.48 GiB CUDA total x 0.90)")
 
 
 def test_context_longer_than_the_model_is_refused():
@@ -152,10 +150,10 @@ def test_kv_is_never_negative_and_no_weights_room_means_no_fit(arch, gpu, dtype,
     result = fit_on_gpus(arch, gpu, 8, tp, dtype=dtype, max_model_len=max_len, concurrency=1,
                          gpu_memory_utilization=util)
     assert result.kv_tokens >= 0 and result.max_concurrency >= 0
-    if result.weights_gib_per_gpu + result.activation_gib >= gpu.usable_vram_gib * util:
+    non_kv = result.weights_gib_per_gpu + result.activation_gib + result.cudagraph_gib + result.non_torch_gib
+    if non_kv >= gpu.usable_vram_gib * util:
         assert not result.fits and result.kv_tokens == 0
-    if result.fits:  # VRAM covers weights + activations + KV for the requested sequences
-        used = result.weights_gib_per_gpu + result.activation_gib + (
-            result.kv_tokens * result.kv_bytes_per_token_per_gpu / 1024**3)
+    if result.fits:  # VRAM covers weights + activations + graphs + non-torch + KV for the requested sequences
+        used = non_kv + result.kv_tokens * result.kv_bytes_per_token_per_gpu / 1024**3
         assert used <= gpu.usable_vram_gib * util + 1e-9
         assert result.max_concurrency * max_len <= result.kv_tokens

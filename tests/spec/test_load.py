@@ -70,6 +70,10 @@ INVALID = [
     # a model missing from the catalog without architecture numbers
     ("dev", ["gpuinfra:models", 0, "hf_repo"], "meta-llama/Llama-3.1-8B-Instrukt", "gpuinfra:models[0].hf_repo",
      ["not in the model catalog", "did you mean 'meta-llama/Llama-3.1-8B-Instruct'"]),
+    # an MoE architecture routing each token to more experts than it has
+    ("dev", ["gpuinfra:models", 0, "architecture"],
+     {"params": 4.7e10, "layers": 32, "attention_heads": 32, "kv_heads": 8, "head_dim": 128, "max_context": 32768,
+      "experts": 2, "experts_per_token": 3}, "gpuinfra:models[0].architecture", ["experts_per_token 3 exceeds experts 2"]),
     # a ladder with no capacity at all
     ("dev", ["gpuinfra:aws", "gpu_pools", 0, "capacity"], {"spot": 0}, "gpuinfra:aws.gpu_pools[0].capacity", ["no capacity"]),
     # a pool mixing GPU classes
