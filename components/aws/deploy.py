@@ -98,7 +98,8 @@ def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: A
     VmServingFleet(f"serving-{region}", VmServingFleetArgs(
         spec=spec, basis=stack.basis, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
         private_subnet_ids_by_az=network.private_subnet_ids_by_az, bucket_name=bucket.bucket_name,
-        bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations),
+        bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations,
+        scaling=stack.aws.vm_scaling if stack.aws else {}),
         opts=pulumi.ResourceOptions(provider=provider))
 
 

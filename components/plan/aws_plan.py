@@ -1,10 +1,12 @@
 """The AWS slice of the plan: per region the network, cluster or VM fleet, pools with their ladders, reservations."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
 from components.plan.basis import PlanBasis
+from components.plan.vm_scaling import VmScalingPlan, plan_vm_scaling
 
 #: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
 #: latest/ug/manage-access/k8s-access/access-policy-reference.adoc). AmazonEKSViewPolicy would not do for the
@@ -66,6 +68,7 @@ class AwsPlan:
         api_client_cidrs: Private CIDRs admitted to each EKS API endpoint on 443 (an in-network deployer's).
         eks_ami: EKS mode: the GPU node groups' AMI release; ``None`` in VM mode.
         cluster_access: Access entries every EKS cluster of the stack gets (none in VM mode).
+        vm_scaling: VM mode: pool -> its fleet group's target-tracking policy (pools that can grow).
     """
 
     primary_region: str
@@ -73,6 +76,7 @@ class AwsPlan:
     api_client_cidrs: tuple[str, ...] = ()
     eks_ami: EksAmiPlan | None = None
     cluster_access: tuple[ClusterAccess, ...] = ()
+    vm_scaling: Mapping[str, VmScalingPlan] = field(default_factory=dict)
 
 
 def plan_eks_ami(kubernetes_version: str) -> EksAmiPlan:
@@ -95,4 +99,4 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     eks = spec.aws.eks
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
-                   cluster_access=access)
+                   cluster_access=access, vm_scaling=plan_vm_scaling(basis))
