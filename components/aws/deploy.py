@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.aws.cluster import EksCluster, EksClusterArgs
 from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.aws.gpu_node_pool import EksGpuNodePool, EksGpuNodePoolArgs, Reservation
+from components.aws.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.weights_access import WeightsAccess, WeightsAccessArgs
 from components.aws.weights_bucket import S3WeightsBucket, S3WeightsBucketArgs
@@ -77,6 +79,7 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
         cluster_name=name, cluster=cluster.cluster, region=region, account_id=account, ladders=ladders,
         aws_provider=provider, k8s_provider=cluster.k8s_provider, depends_on=[*cluster.addons, *groups], tags=tags))
+    controller = _lb_controller(stack, region, cluster, network, provider)
     pool_names = {p.name for p in pools}
     readers = []
     for model in spec.models:
@@ -88,7 +91,20 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     return ClusterTarget(
         name=name, cloud="aws", region=region, provider=cluster.k8s_provider, cluster=cluster.cluster,
         pools=tuple(sorted(pool_names)), weights_bucket=bucket.bucket_name,
-        ready=(*groups, *cluster.addons, *[r.association for r in readers]))
+        # The serving layer's exposed Services wait for the load balancer controller (its webhook admits them).
+        ready=(*groups, *cluster.addons, *[r.association for r in readers], *([controller] if controller else [])))
+
+
+def _lb_controller(stack: StackPlan, region: str, cluster: EksCluster, network: AwsNetwork,
+                   provider: aws.Provider) -> k8s.helm.v3.Release | None:
+    """The region's AWS Load Balancer Controller when its exposed Services need one (``AwsPlan.lb_controllers``)."""
+    plan = stack.aws.lb_controllers.get(region) if stack.aws else None
+    if plan is None:
+        return None
+    return LoadBalancerController(f"{plan.cluster}-lb-controller", LoadBalancerControllerArgs(
+        plan=plan, cluster=cluster.cluster, vpc_id=network.vpc_id, aws_provider=provider,
+        k8s_provider=cluster.k8s_provider, depends_on=[*cluster.addons, cluster.system_node_group],
+        tags=cost_tags(stack.basis.spec))).release
 
 
 def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: AwsNetwork,
@@ -100,7 +116,8 @@ def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: A
     VmServingFleet(f"serving-{region}", VmServingFleetArgs(
         spec=spec, basis=stack.basis, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
         private_subnet_ids_by_az=network.private_subnet_ids_by_az, bucket_name=bucket.bucket_name,
-        bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations),
+        bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations,
+        scaling=stack.aws.vm_scaling if stack.aws else {}),
         opts=pulumi.ResourceOptions(provider=provider))
 
 

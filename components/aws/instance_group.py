@@ -12,6 +12,7 @@ from components.plan import names
 from components.plan.bootstrap import DRAIN_HOOK, LIFECYCLE_HEARTBEAT_SECONDS
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import LABEL_POOL, LABEL_TIER
+from components.plan.vm_scaling import VmScalingPlan
 from components.spec.capacity import GpuPoolSpec
 
 #: Tiers a separate group pinned to the reservation's AZ serves.
@@ -31,6 +32,7 @@ class GpuInstanceGroupArgs:
         health_check_grace_seconds: Boot + weight copy + load time before health checks count.
         reserved_launch_template: Template targeting the reservation (when the ladder has a reserved rung).
         reserved_subnet_id: The private subnet in the reservation's AZ.
+        scaling: The fleet group's target-tracking policy (``plan/vm_scaling.py``); None: a fixed-size fleet.
     """
 
     pool: GpuPoolSpec
@@ -42,6 +44,7 @@ class GpuInstanceGroupArgs:
     health_check_grace_seconds: int
     reserved_launch_template: GpuLaunchTemplate | None = None
     reserved_subnet_id: pulumi.Input[str] | None = None
+    scaling: VmScalingPlan | None = None
 
 
 class GpuInstanceGroup(pulumi.ComponentResource):
@@ -136,3 +139,24 @@ class GpuInstanceGroup(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.group_names[resource] = group.name
+        if args.scaling is not None:
+            self._create_scaling_policy(resource, group, args.scaling)
+
+    def _create_scaling_policy(self, resource: str, group: aws.autoscaling.Group, plan: VmScalingPlan) -> None:
+        """Target tracking on waiting requests per VM: without a policy desired stays at min, the burst never runs.
+
+        Scale-in stays enabled: the group's min_size (the on-demand floor) bounds it, and the reserved floor is a
+        separate fixed group no policy touches. No ``estimated_instance_warmup``: the group's
+        ``default_instance_warmup`` (boot + weights) applies, and PutScalingPolicy takes no ``Cooldown`` for
+        target tracking ("Valid only if the policy type is SimpleScaling", EC2 Auto Scaling API reference).
+        """
+        metric = aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs(
+            namespace=plan.namespace, metric_name=plan.metric_name, statistic=plan.statistic,
+            metric_dimensions=[
+                aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricDimensionArgs(
+                    name=key, value=value) for key, value in plan.dimensions])
+        aws.autoscaling.Policy(
+            f"{resource}-queue", autoscaling_group_name=group.name, policy_type="TargetTrackingScaling",
+            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                target_value=plan.target_value, disable_scale_in=False, customized_metric_specification=metric),
+            opts=pulumi.ResourceOptions(parent=self))

@@ -17,6 +17,7 @@ from components.plan.aws_policies import reader_policy
 from components.plan.bootstrap import DRAIN_SECONDS, METRICS_NAMESPACE, VmBootstrap, health_check_grace_seconds, vm_cloud_init
 from components.plan.basis import PlanBasis
 from components.plan.tags import cost_tags
+from components.plan.vm_scaling import VmScalingPlan
 from components.secrets import vllm_api_key
 from components.spec import ConfigError, StackSpec
 from components.spec.capacity import GpuPoolSpec
@@ -34,6 +35,7 @@ class VmServingFleetArgs:
         private_subnet_ids_by_az: The VPC's private subnets keyed by AZ name.
         reservations: Reservation name -> object with ``id`` and plain ``availability_zone`` (AwsReservations).
         kms_key_arn: Key encrypting the weights bucket, if any (the readers get kms:Decrypt on it).
+        scaling: Pool -> its fleet group's scaling policy (``AwsPlan.vm_scaling``; absent: fixed size).
     """
 
     spec: StackSpec
@@ -46,6 +48,7 @@ class VmServingFleetArgs:
     bucket_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None = None
     reservations: Mapping[str, Any] = field(default_factory=dict)
+    scaling: Mapping[str, VmScalingPlan] = field(default_factory=dict)
 
 
 def vm_pools(spec: StackSpec, region: str) -> list[GpuPoolSpec]:
@@ -210,12 +213,15 @@ class VmServingFleet(pulumi.ComponentResource):
         plan = args.basis.serving_plan(model.name, pool.name)
         tags = cost_tags(spec, model=model.name, auto_shutdown=spec.environment != "prod")
         prefix = names.model_prefix(model.name, model.revision)
+        scaling = args.scaling.get(pool.name)
         target = self._create_target(pool, lb)
         profile = self._create_profile(pool, model.name, prefix, secret, tags)
         user_data = pulumi.Output.all(args.bucket_name, secret.arn).apply(lambda v: vm_cloud_init(VmBootstrap(
             cloud="aws", model=model.name, weights_uri=f"s3://{v[0]}/{prefix}", engine_args=plan.engine_args,
             vllm_image=vllm_image(spec.serving.vllm_version), dcgm_exporter_image=image("dcgm_exporter"),
-            node_exporter_image=image("node_exporter"), api_key_secret=v[1], region=args.region)))
+            node_exporter_image=image("node_exporter"), api_key_secret=v[1], region=args.region,
+            queue_pool=scaling.pool if scaling else "",
+            waiting_metric=scaling.waiting_metric if scaling else VmBootstrap.waiting_metric)))
         ladder = args.basis.ladder(pool.name)
 
         def template(key: str, **extra: Any) -> GpuLaunchTemplate:
@@ -237,5 +243,6 @@ class VmServingFleet(pulumi.ComponentResource):
             pool=pool, ladder=ladder, launch_template=template(pool.name),
             subnet_ids=[self._subnet(pool, z, "zones") for z in zones], target_group_arns=[target.arn], tags=tags,
             health_check_grace_seconds=health_check_grace_seconds(plan.weights_gib),
-            reserved_launch_template=reserved_lt, reserved_subnet_id=reserved_subnet), opts=self._child())
+            reserved_launch_template=reserved_lt, reserved_subnet_id=reserved_subnet, scaling=scaling),
+            opts=self._child())
         return pulumi.Output.concat("http://", lb.dns_name, f":{self._ports[pool.name]}/v1")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
 from components.plan.basis import PlanBasis
 from components.plan.watchdog import WatchdogPlan, plan_watchdogs
+from components.plan.lb_controller import LoadBalancerControllerPlan, plan_lb_controllers
+from components.plan.vm_scaling import VmScalingPlan, plan_vm_scaling
 
 #: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
 #: latest/ug/manage-access/k8s-access/access-policy-reference.adoc). AmazonEKSViewPolicy would not do for the
@@ -69,6 +71,8 @@ class AwsPlan:
         eks_ami: EKS mode: the GPU node groups' AMI release; ``None`` in VM mode.
         cluster_access: Access entries every EKS cluster of the stack gets (none in VM mode).
         watchdogs: Region -> idle-GPU watchdog (none in prod or when ``aws.idle_watchdog.enabled`` is false).
+        vm_scaling: VM mode: pool -> its fleet group's target-tracking policy (pools that can grow).
+        lb_controllers: EKS region -> its AWS Load Balancer Controller (only where exposed Services need it).
     """
 
     primary_region: str
@@ -77,6 +81,8 @@ class AwsPlan:
     eks_ami: EksAmiPlan | None = None
     cluster_access: tuple[ClusterAccess, ...] = ()
     watchdogs: Mapping[str, WatchdogPlan] = field(default_factory=dict)
+    vm_scaling: Mapping[str, VmScalingPlan] = field(default_factory=dict)
+    lb_controllers: Mapping[str, LoadBalancerControllerPlan] = field(default_factory=dict)
 
 
 def plan_eks_ami(kubernetes_version: str) -> EksAmiPlan:
@@ -99,4 +105,5 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     eks = spec.aws.eks
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
-                   cluster_access=access, watchdogs=plan_watchdogs(spec, tuple(regions)))
+                   cluster_access=access, watchdogs=plan_watchdogs(spec, tuple(regions)),
+                   vm_scaling=plan_vm_scaling(basis), lb_controllers=plan_lb_controllers(spec))

@@ -26,6 +26,10 @@ API_KEY_ENV_FILE = "/etc/gpuinfra/vllm.env"
 #: CloudWatch namespace of the per-instance GPUUtilization metric (AWS) the idle watchdog reads.
 METRICS_NAMESPACE = "gpuinfra/GPU"
 METRIC_NAME = "GPUUtilization"
+#: The per-VM queue gauge (sum of vLLM's waiting-request gauge) published into the same namespace with one
+#: dimension, so CloudWatch aggregates it per pool (the fleet group's target tracking reads it: plan/vm_scaling.py).
+QUEUE_METRIC_NAME = "WaitingRequests"
+QUEUE_DIMENSION = "Pool"
 BOOTSTRAP_PATH = "/usr/local/sbin/gpuinfra-bootstrap"
 #: Boot, driver init and the ~10 GB vLLM image pull before weights start to copy (estimate, 2026-11).
 BOOT_SECONDS = 600
@@ -55,6 +59,9 @@ class VmBootstrap:
         metrics_namespace: CloudWatch namespace of the GPUUtilization metric (aws).
         metrics_group: GCP: the pool's metrics group (``vm_autoscaling.metrics_group``), the label the Ops Agent
             adds to vLLM's series so each pool's autoscalers read only their own VMs.
+        queue_pool: AWS: publish ``QUEUE_METRIC_NAME`` with ``Pool=<queue_pool>`` each minute (the fleet's
+            scaling metric, ``plan/vm_scaling.py``); empty: publish none (a fixed-size pool).
+        waiting_metric: vLLM's waiting-request gauge in the deployed release (``vllm_metrics.yaml``).
     """
 
     cloud: Literal["aws", "gcp"]
@@ -70,6 +77,8 @@ class VmBootstrap:
     port: int = 8000
     metrics_namespace: str = METRICS_NAMESPACE
     metrics_group: str = ""
+    queue_pool: str = ""
+    waiting_metric: str = "vllm:num_requests_waiting"
 
     @property
     def revision(self) -> str:
@@ -115,7 +124,7 @@ def _check(b: VmBootstrap) -> None:
     if not isinstance(b.port, int) or not 1 <= b.port <= 65535:
         raise ValueError(f"port {b.port!r} is not a TCP port")
     texts = [b.model, b.weights_uri, b.vllm_image, b.dcgm_exporter_image, b.node_exporter_image, b.api_key_secret,
-             b.region, b.nvme_mount, b.metrics_namespace, *vm_engine_args(b)]
+             b.region, b.nvme_mount, b.metrics_namespace, b.queue_pool, b.waiting_metric, *vm_engine_args(b)]
     if any("\x00" in t for t in texts):  # bash cannot hold NUL in a variable: it would cut the value short
         raise ValueError("a bootstrap value contains a NUL character")
     if b.cloud == "gcp" and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", b.metrics_group):
@@ -139,6 +148,9 @@ def _variables(b: VmBootstrap) -> str:
     }
     if b.cloud == "gcp":
         values["METRICS_GROUP"] = b.metrics_group
+    if b.cloud == "aws":
+        values |= {"QUEUE_POOL": b.queue_pool, "QUEUE_METRIC_NAME": QUEUE_METRIC_NAME,
+                   "QUEUE_DIMENSION": QUEUE_DIMENSION, "WAITING_METRIC": b.waiting_metric}
     lines = [f"{k}={q(v)}" for k, v in values.items()]
     lines.append("ENGINE_ARGS=(" + " ".join(q(a) for a in vm_engine_args(b)) + ")")
     return "\n".join(lines)

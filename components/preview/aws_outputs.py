@@ -138,6 +138,42 @@ def _autoscaling_group(ctx: MockContext) -> Outputs:
     return {"id": name, "name": name, "arn": _arn(ctx, "autoscaling", f"autoScalingGroup:{uid}:autoScalingGroupName/{name}")}
 
 
+class ScalingPolicyRefused(ValueError):
+    """PutScalingPolicy would answer ValidationError for these arguments."""
+
+
+def _scaling_policy_problems(inputs: dict[str, Any]) -> list[str]:
+    """What PutScalingPolicy refuses (EC2 Auto Scaling API reference, PutScalingPolicy and
+    TargetTrackingConfiguration / CustomizedMetricSpecification / PredefinedMetricSpecification, 2026-12)."""
+    kind = inputs.get("policyType") or "SimpleScaling"
+    tracking = inputs.get("targetTrackingConfiguration") or {}
+    if kind != "TargetTrackingScaling":
+        return [] if inputs.get("adjustmentType") or kind == "PredictiveScaling" else [
+            f"AdjustmentType is required for {kind}"]
+    problems = [] if tracking else ["TargetTrackingConfiguration is required for TargetTrackingScaling"]
+    if inputs.get("cooldown") is not None:
+        problems.append("Cooldown is valid only for SimpleScaling")
+    predefined, custom = tracking.get("predefinedMetricSpecification"), tracking.get("customizedMetricSpecification")
+    if tracking and bool(predefined) == bool(custom):
+        problems.append("specify exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification")
+    if predefined and predefined.get("predefinedMetricType") == "ALBRequestCountPerTarget" \
+            and not predefined.get("resourceLabel"):
+        problems.append("ALBRequestCountPerTarget needs ResourceLabel app/<lb>/<id>/targetgroup/<tg>/<id>")
+    if custom and not custom.get("metrics") and not all(custom.get(k) for k in ("metricName", "namespace", "statistic")):
+        problems.append("a customized metric needs MetricName, Namespace and Statistic (or Metrics)")
+    return problems
+
+
+def _scaling_policy(ctx: MockContext) -> Outputs:
+    problems = _scaling_policy_problems(ctx.inputs)
+    if problems:
+        raise ScalingPolicyRefused(f"PutScalingPolicy {ctx.name}: ValidationError: {'; '.join(problems)}")
+    name, group = ctx.physical_name(), ctx.inputs.get("autoscalingGroupName") or "group"
+    arn = _arn(ctx, "autoscaling", f"scalingPolicy:{stable_uuid(ctx.typ, name)}:autoScalingGroupName/{group}"
+                                   f":policyName/{name}")
+    return {"id": name, "name": name, "arn": arn}
+
+
 def _lambda_function(ctx: MockContext) -> Outputs:
     name = ctx.physical_name()
     arn = _arn(ctx, "lambda", f"function:{name}")
@@ -183,6 +219,7 @@ AWS_OUTPUTS: dict[str, Callable[[MockContext], Outputs]] = {
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:autoscaling/group:Group": _autoscaling_group,
+    "aws:autoscaling/policy:Policy": _scaling_policy,
     "aws:lambda/function:Function": _lambda_function,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:secretsmanager/secret:Secret": _secret,

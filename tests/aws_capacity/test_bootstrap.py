@@ -30,7 +30,8 @@ def _bootstrap(cloud: str) -> VmBootstrap:
         cloud=cloud, model=model.name, weights_uri=f"{scheme}://weights-bucket/{model.name}/{model.revision}/",
         engine_args=plan.engine_args, vllm_image=vllm_image(), dcgm_exporter_image=image("dcgm_exporter"),
         node_exporter_image=image("node_exporter"), api_key_secret=secret,
-        region="us-east-2" if cloud == "aws" else "us-central1", metrics_group="" if cloud == "aws" else "staging-l4")
+        region="us-east-2" if cloud == "aws" else "us-central1", metrics_group="" if cloud == "aws" else "staging-l4",
+        queue_pool="l40s-vm" if cloud == "aws" else "")
 
 
 @pytest.mark.parametrize(("name", "render"), [
@@ -116,3 +117,49 @@ def test_gcp_vms_export_the_queue_gauge_the_burst_autoscalers_read():
     assert scrape["config"]["scrape_configs"][0]["static_configs"][0]["targets"] == ["localhost:8000"]
     assert receiver["service"]["pipelines"]["vllm"]["receivers"] == ["vllm"]
     assert QUEUE_METRIC == "prometheus.googleapis.com/vllm:num_requests_waiting/gauge"
+
+
+#: A /metrics page shaped like vLLM's (two engines of one server, plus a series whose name only starts alike).
+_VLLM_METRICS = """# HELP vllm:num_requests_waiting Number of requests waiting to be processed.
+# TYPE vllm:num_requests_waiting gauge
+vllm:num_requests_waiting{engine="0",model_name="llama-8b"} 3.0
+vllm:num_requests_waiting{engine="1",model_name="llama-8b"} 2.0
+vllm:num_requests_waiting_by_reason{reason="capacity"} 40.0
+vllm:num_requests_running{engine="0",model_name="llama-8b"} 9.0
+"""
+
+
+def _run_metric_timer(tmp_path, metrics: str | None, queue_pool: str) -> list[str]:
+    """Run the AWS one-minute metric script with stub nvidia-smi / curl / aws; return the aws calls."""
+    script = vm_startup_script(_bootstrap("aws"))
+    body = script.split("cat > /usr/local/sbin/gpuinfra-gpu-metric <<'SH'\n", 1)[1].split("\nSH\n", 1)[0]
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    stubs = {"nvidia-smi": "echo 17; echo 42",
+             "curl": (f"cat <<'EOF'\n{metrics}EOF" if metrics is not None else "exit 7"),
+             "aws": f'echo "$*" >> {calls}'}
+    for name, text in stubs.items():
+        (bin_dir / name).write_text(f"#!/usr/bin/env bash\n{text}\n")
+        (bin_dir / name).chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "REGION": "us-east-2", "INSTANCE_ID": "i-0abc",
+           "METRICS_NAMESPACE": "gpuinfra/GPU", "METRIC_NAME": "GPUUtilization", "PORT": "8000",
+           "QUEUE_POOL": queue_pool, "QUEUE_METRIC_NAME": "WaitingRequests", "QUEUE_DIMENSION": "Pool",
+           "WAITING_METRIC": "vllm:num_requests_waiting"}
+    subprocess.run(["bash", "-c", body], env=env, check=True)
+    return calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_the_metric_timer_publishes_the_pools_waiting_requests(tmp_path):
+    calls = _run_metric_timer(tmp_path, _VLLM_METRICS, "l40s-vm")
+    assert len(calls) == 2 and "--metric-name GPUUtilization" in calls[0] and "--value 42" in calls[0]
+    # Both engines' gauges, not the look-alike series: 3 + 2.
+    assert "--metric-name WaitingRequests --unit Count --value 5 --dimensions Pool=l40s-vm" in calls[1]
+
+
+@pytest.mark.parametrize(("metrics", "pool"), [
+    (None, "l40s-vm"),        # vLLM still loading (connection refused): publish nothing, do not fail the unit
+    (_VLLM_METRICS, ""),      # a fixed-size pool: no scaling metric
+])
+def test_the_metric_timer_publishes_no_queue_without_a_serving_engine_or_a_policy(tmp_path, metrics, pool):
+    calls = _run_metric_timer(tmp_path, metrics, pool)
+    assert len(calls) == 1 and "GPUUtilization" in calls[0]

@@ -12,7 +12,8 @@ CHARTS = Path(__file__).resolve().parent / "charts"
 #: Release chart name (as the plan records it, OCI charts by their last segment) -> vendored directory.
 CHART_DIRS = {"kube-prometheus-stack": "kube-prometheus-stack", "dcgm-exporter": "dcgm-exporter", "keda": "keda",
               "cluster-autoscaler": "cluster-autoscaler", "nvidia-device-plugin": "nvidia-device-plugin",
-              "gateway-helm": "gateway-helm", "body-based-routing": "body-based-routing"}
+              "gateway-helm": "gateway-helm", "body-based-routing": "body-based-routing",
+              "aws-load-balancer-controller": "aws-load-balancer-controller"}
 #: Subcharts: values under this top-level key are the subchart's (checked against both files).
 SUBCHARTS = {"kube-prometheus-stack": ("grafana", "kube-state-metrics")}
 #: Maps the charts document as free-form (any key): chart -> dotted path -> where upstream says so.

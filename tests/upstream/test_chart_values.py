@@ -57,7 +57,7 @@ def test_every_release_is_a_vendored_chart_at_its_pin(rendered):
         assert chart_dir(chart).exists(), f"{chart}: not vendored (tests/upstream/tools/vendor_charts.py)"
         seen.add(chart)
     assert {"kube-prometheus-stack", "dcgm-exporter", "keda", "cluster-autoscaler", "gateway-helm",
-            "body-based-routing", "nvidia-device-plugin"} <= seen
+            "body-based-routing", "nvidia-device-plugin", "aws-load-balancer-controller"} <= seen
 
 
 def test_every_values_key_exists_in_its_chart(rendered):
@@ -76,6 +76,8 @@ def test_every_values_key_exists_in_its_chart(rendered):
     ("gateway-helm", {"config": {"envoyGateway": {"extensionApis": {"enableLuaa": True}}}},
      "config.envoyGateway.enableLuaa"),
     ("body-based-routing", {"bbr": {"replica": 2}}, "bbr.replica"),
+    ("aws-load-balancer-controller", {"serviceAccount": {"nam": "x"}}, "serviceAccount.nam"),
+    ("aws-load-balancer-controller", {"vpcID": "vpc-1"}, "vpcID"),  # the chart's key is vpcId
 ])
 def test_a_misspelt_key_fails(chart, values, bad):
     assert bad in chart_errors(chart, values)

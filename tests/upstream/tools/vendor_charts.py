@@ -32,6 +32,9 @@ CHARTS = {
                      "v1.9.x (release branch)"),
     "body-based-routing": ("kubernetes-sigs/gateway-api-inference-extension", "v1.4.0",
                            "config/charts/body-based-routing", "values.yaml", "Apache-2.0", "v1.4.0"),
+    # Same files as aws/eks-charts stable/aws-load-balancer-controller (chart 3.5.0), released with the app tag.
+    "aws-load-balancer-controller": ("kubernetes-sigs/aws-load-balancer-controller", "v3.5.0",
+                                     "helm/aws-load-balancer-controller", "values.yaml", "Apache-2.0", "3.5.0"),
 }
 #: Extra upstream files some checks need: (dir, repo, ref, path, saved name).
 EXTRA = [
