@@ -34,6 +34,7 @@ def vm_mode() -> dict:
         "reservations": [{"name": "a3-vm", "zone": "us-central1-b", "machine_type": "a3-highgpu-8g", "count": 1}],
     }
     raw["gpuinfra:policy"] = {"allowed_gpus": ["L4", "H100"]}
+    raw["gpuinfra:serving"].pop("routing", None)  # the router runs on Kubernetes; VM fleets are reached directly
     return raw
 
 

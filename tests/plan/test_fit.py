@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.catalog import WEIGHT_DTYPES, ModelArch, load_catalog
-from components.plan.fit import DType, fit, fit_on_gpus, kv_bytes_per_token_per_gpu
+from components.plan.fit import DType, fit, fit_on_gpus, kv_bytes_per_token_per_gpu, tp_problem
 
 CATALOG = load_catalog()
 H100 = CATALOG.gpu("H100")
@@ -128,7 +128,11 @@ lens = st.sampled_from([1024, 4096, 8192, 32768])
 @given(archs(), gpus_st, dtypes, st.sampled_from(["auto", "fp8"]), lens)
 def test_higher_tp_never_lowers_kv_capacity_per_replica(arch, gpu, dtype, kv, max_len):
     kwargs = dict(dtype=dtype, kv_cache_dtype=kv, max_model_len=max_len, concurrency=1)
-    tokens = [fit_on_gpus(arch, gpu, 8, tp, **kwargs).kv_tokens for tp in (1, 2, 4, 8)]
+    # Over TP sizes vLLM would start with and that split the KV heads: once TP exceeds the KV heads every rank
+    # holds a replica of the same head, and the per-rank communication buffers (non-torch memory at TP > 1) can
+    # then cost more than halving the weights frees, which is real, not a planner defect.
+    sizes = [tp for tp in (1, 2, 4, 8) if tp <= arch.kv_heads and not tp_problem(arch, tp, 8)]
+    tokens = [fit_on_gpus(arch, gpu, 8, tp, **kwargs).kv_tokens for tp in sizes]
     assert tokens == sorted(tokens)
 
 
