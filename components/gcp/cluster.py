@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.plan import gcp_access, names
 from components.plan.gcp_shapes import gcp_version, service_account_id
+from components.plan.gke_cluster import GkeMonitoringPlan
 from components.spec import StackSpec
 
 #: Node pool fields the cluster autoscaler changes: without ignore_changes an update would fight it. Wire
@@ -34,6 +35,7 @@ class GkeClusterArgs:
         zones: Zones of the region (``compute.getZones``); the system pool uses the first three.
         private_endpoint: Keep only the control plane's private endpoint, reachable from every region
             (``GcpPlan.private_endpoint``: the deployer runs in-network).
+        monitoring: Metric packages and managed collection (``GcpPlan.gke_monitoring``).
     """
 
     spec: StackSpec
@@ -47,6 +49,7 @@ class GkeClusterArgs:
     provider: gcp.Provider
     labels: dict[str, str] = field(default_factory=dict)
     private_endpoint: bool = False
+    monitoring: GkeMonitoringPlan = GkeMonitoringPlan(enable_components=("SYSTEM_COMPONENTS",), managed_prometheus=False)
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -84,7 +87,6 @@ class GkeCluster(pulumi.ComponentResource):
 
     def _create_cluster(self, name: str) -> gcp.container.Cluster:
         a, gke, net = self._args, self._args.spec.gcp.gke, self._args.spec.gcp.network
-        components = ["SYSTEM_COMPONENTS"] + (["DCGM"] if gke.enable_managed_dcgm else [])
         authorized = (gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=[
             gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c), display_name=f"cidr-{i}")
             for i, c in enumerate(gke.master_authorized_cidrs)]) if gke.master_authorized_cidrs else None)
@@ -114,9 +116,9 @@ class GkeCluster(pulumi.ComponentResource):
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True)),
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
-                enable_components=components,
+                enable_components=list(a.monitoring.enable_components),
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
-                    enabled=gke.enable_managed_prometheus or gke.enable_managed_dcgm)),
+                    enabled=a.monitoring.managed_prometheus)),
             enable_shielded_nodes=True, resource_labels=a.labels,
             deletion_protection=a.spec.environment == "prod",
             # The removed default pool's settings are irrelevant after creation (and never replace a cluster).

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.plan.basis import PlanBasis
+from components.plan.gke_cluster import GkeMonitoringPlan, plan_gke_monitoring
 
 
 @dataclass(frozen=True)
@@ -16,12 +17,14 @@ class GcpPlan:
         regions: Regions holding GCP GPU pools, in first-use order.
         private_endpoint: GKE control planes keep only their private endpoint (the deployer runs in-network);
             global access is then on so one runner reaches every region's cluster.
+        gke_monitoring: What each GKE cluster's ``monitoring_config`` turns on (None in VM mode).
     """
 
     project: str
     primary_region: str
     regions: tuple[str, ...]
     private_endpoint: bool = False
+    gke_monitoring: GkeMonitoringPlan | None = None
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
@@ -29,4 +32,5 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
     return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
-                   private_endpoint=spec.deployer.runner == "in-network")
+                   private_endpoint=spec.deployer.runner == "in-network",
+                   gke_monitoring=plan_gke_monitoring(spec) if spec.gcp.mode == "gke" else None)
