@@ -64,7 +64,8 @@ def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provi
     cluster = GkeCluster(name, GkeClusterArgs(
         spec=spec, region=region, project=project, network_id=network.network_id, subnet_id=network.subnet_id,
         pods_range=network.pods_range, services_range=network.services_range, zones=zones, provider=provider,
-        labels=cost_labels(spec), private_endpoint=stack.gcp.private_endpoint, monitoring=stack.gcp.gke_monitoring))
+        labels=cost_labels(spec), private_endpoint=stack.gcp.private_endpoint, monitoring=stack.gcp.gke_monitoring,
+        webhooks=stack.gcp.gke_webhooks))
     pools = [p for p in spec.gcp.gpu_pools if spec.pool_region("gcp", p) == region]
     node_pools = [_gke_pool(stack, pool, region, zones, cluster, provider, reservations) for pool in pools]
     served = {m.name for m in spec.models if {p.name for p in pools} & set(m.pools)}

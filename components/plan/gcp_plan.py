@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.plan.basis import PlanBasis
-from components.plan.gke_cluster import GkeMonitoringPlan, plan_gke_monitoring
+from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class GcpPlan:
         private_endpoint: GKE control planes keep only their private endpoint (the deployer runs in-network);
             global access is then on so one runner reaches every region's cluster.
         gke_monitoring: What each GKE cluster's ``monitoring_config`` turns on (None in VM mode).
+        gke_webhooks: Ports the private control plane must reach on the nodes (None in VM mode).
     """
 
     project: str
@@ -25,12 +26,15 @@ class GcpPlan:
     regions: tuple[str, ...]
     private_endpoint: bool = False
     gke_monitoring: GkeMonitoringPlan | None = None
+    gke_webhooks: MasterWebhookPlan | None = None
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
     """Plan the ``gcp`` section."""
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
+    gke = spec.gcp.mode == "gke"
     return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
                    private_endpoint=spec.deployer.runner == "in-network",
-                   gke_monitoring=plan_gke_monitoring(spec) if spec.gcp.mode == "gke" else None)
+                   gke_monitoring=plan_gke_monitoring(spec) if gke else None,
+                   gke_webhooks=plan_master_webhooks(spec) if gke else None)
