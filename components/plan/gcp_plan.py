@@ -1,9 +1,11 @@
 """The GCP slice of the plan: per region the network, GKE cluster or VM fleet, pools with their ladders, reservations."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from components.plan.basis import PlanBasis
+from components.plan.compute_class import ComputeClassPlan, plan_compute_classes
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
 
 
@@ -19,6 +21,7 @@ class GcpPlan:
             global access is then on so one runner reaches every region's cluster.
         gke_monitoring: What each GKE cluster's ``monitoring_config`` turns on (None in VM mode).
         gke_webhooks: Ports the private control plane must reach on the nodes (None in VM mode).
+        compute_classes: Pool name -> its ladder as a GKE custom ComputeClass (empty in VM mode).
     """
 
     project: str
@@ -27,6 +30,7 @@ class GcpPlan:
     private_endpoint: bool = False
     gke_monitoring: GkeMonitoringPlan | None = None
     gke_webhooks: MasterWebhookPlan | None = None
+    compute_classes: Mapping[str, ComputeClassPlan] = field(default_factory=dict)
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
@@ -37,4 +41,5 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
                    private_endpoint=spec.deployer.runner == "in-network",
                    gke_monitoring=plan_gke_monitoring(spec) if gke else None,
-                   gke_webhooks=plan_master_webhooks(spec) if gke else None)
+                   gke_webhooks=plan_master_webhooks(spec) if gke else None,
+                   compute_classes={c.pool: c for c in plan_compute_classes(basis)})
