@@ -6,8 +6,10 @@ import ipaddress
 from components.k8s.manifests import charts
 from components.k8s.manifests.router import envoy_gateway_values
 from components.plan import names
+from components.plan.gke_cluster import KEDA_METRICS_API_PORT, KEDA_WEBHOOK_PORT, PROMETHEUS_OPERATOR_WEBHOOK_PORT
 from tests.conftest import plan_of
 from tests.gcp import variants
+from tests.upstream.chart_values import CHARTS, defaults
 
 FIREWALL = "gcp:compute/firewall:Firewall"
 #: Ports the pinned charts serve webhooks / aggregated APIs on (read upstream, Apache-2.0 charts):
@@ -47,6 +49,26 @@ def test_router_adds_the_envoy_gateway_webhook(prod):
     assert prod.spec.serving.routing.enabled
     ports = {p for allow in _rule(prod)["allows"] for p in allow["ports"]}
     assert (KEDA_PORTS | ENVOY_GATEWAY_PORTS) <= ports
+
+
+def _chart_default(chart: str, *path: str):
+    """A default from the chart's vendored values.yaml (tests/upstream/charts/, sources in SOURCE.md)."""
+    node = defaults(CHARTS / chart)
+    for key in path:
+        node = node[key]
+    return node
+
+
+def test_planned_ports_are_the_pinned_charts_defaults():
+    """Read from the vendored chart values, not restated: KEDA's metrics apiserver container port, the webhook port
+    left to its template default 9443 (webhooks.port empty), the prometheus-operator webhook port, Envoy Gateway's
+    topology injector on by default (its webhook port, 9443, is fixed in the template)."""
+    assert _chart_default("keda", "service", "portHttpsTarget") == KEDA_METRICS_API_PORT == 6443
+    assert _chart_default("keda", "webhooks", "port") == "" and KEDA_WEBHOOK_PORT == 9443
+    assert _chart_default("kube-prometheus-stack", "prometheusOperator", "tls", "internalPort") == \
+        PROMETHEUS_OPERATOR_WEBHOOK_PORT
+    assert _chart_default("kube-prometheus-stack", "prometheusOperator", "admissionWebhooks", "enabled") is True
+    assert _chart_default("gateway-helm", "topologyInjector", "enabled") is True
 
 
 def test_our_chart_values_keep_the_upstream_ports():
