@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.plan import gcp_access, names
 from components.plan.gcp_shapes import gcp_version, service_account_id
+from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan
 from components.spec import StackSpec
 
 #: Node pool fields the cluster autoscaler changes: without ignore_changes an update would fight it. Wire
@@ -34,6 +35,8 @@ class GkeClusterArgs:
         zones: Zones of the region (``compute.getZones``); the system pool uses the first three.
         private_endpoint: Keep only the control plane's private endpoint, reachable from every region
             (``GcpPlan.private_endpoint``: the deployer runs in-network).
+        monitoring: Metric packages and managed collection (``GcpPlan.gke_monitoring``).
+        webhooks: Ports the control plane calls on pods (``GcpPlan.gke_webhooks``); None: no rule.
     """
 
     spec: StackSpec
@@ -47,6 +50,8 @@ class GkeClusterArgs:
     provider: gcp.Provider
     labels: dict[str, str] = field(default_factory=dict)
     private_endpoint: bool = False
+    monitoring: GkeMonitoringPlan = GkeMonitoringPlan(enable_components=("SYSTEM_COMPONENTS",), managed_prometheus=False)
+    webhooks: MasterWebhookPlan | None = None
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -58,6 +63,7 @@ class GkeCluster(pulumi.ComponentResource):
     system_pool: gcp.container.NodePool
     provider: k8s.Provider
     node_service_account_email: pulumi.Output[str]
+    webhook_firewall: gcp.compute.Firewall | None
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Create the node identity, the cluster, its system pool and the Kubernetes provider."""
@@ -66,6 +72,7 @@ class GkeCluster(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.node_service_account_email = self._create_node_identity(name)
         self.cluster = self._create_cluster(name)
+        self.webhook_firewall = self._create_webhook_firewall(name)
         self.system_pool = self._create_system_pool(name)
         self.provider = self._create_provider(name)
         self.register_outputs({"endpoint": self.cluster.endpoint, "node_service_account": self.node_service_account_email})
@@ -84,7 +91,6 @@ class GkeCluster(pulumi.ComponentResource):
 
     def _create_cluster(self, name: str) -> gcp.container.Cluster:
         a, gke, net = self._args, self._args.spec.gcp.gke, self._args.spec.gcp.network
-        components = ["SYSTEM_COMPONENTS"] + (["DCGM"] if gke.enable_managed_dcgm else [])
         authorized = (gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=[
             gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c), display_name=f"cidr-{i}")
             for i, c in enumerate(gke.master_authorized_cidrs)]) if gke.master_authorized_cidrs else None)
@@ -114,15 +120,32 @@ class GkeCluster(pulumi.ComponentResource):
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True)),
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
-                enable_components=components,
+                enable_components=list(a.monitoring.enable_components),
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
-                    enabled=gke.enable_managed_prometheus or gke.enable_managed_dcgm)),
+                    enabled=a.monitoring.managed_prometheus)),
             enable_shielded_nodes=True, resource_labels=a.labels,
             deletion_protection=a.spec.environment == "prod",
             # The removed default pool's settings are irrelevant after creation (and never replace a cluster).
             # Its nodes run as the node account: grant its roles first.
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
                 ignore_changes=["nodeConfig", "initialNodeCount"], depends_on=self._node_roles)))
+
+    def _create_webhook_firewall(self, name: str) -> gcp.compute.Firewall | None:
+        """Ingress from the control plane's range to every node on the webhook ports the charts serve on.
+
+        Private nodes admit the control plane only on 443 and 10250 (GKE's own rule); without this rule KEDA's
+        admission webhooks and metrics apiserver (9443, 6443) time out and ScaledObjects never drive the HPA.
+        Every node of the cluster runs as the node service account, so the rule targets that account.
+        """
+        hooks = self._args.webhooks
+        if hooks is None or not hooks.ports:
+            return None
+        return gcp.compute.Firewall(
+            f"{name}-master-webhooks", network=self._args.network_id, direction="INGRESS", priority=1000,
+            source_ranges=[hooks.source_range], target_service_accounts=[self.node_service_account_email],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in hooks.ports])],
+            description="GKE control plane to admission webhooks / aggregated APIs: " + "; ".join(
+                f"{port} {', '.join(why)}" for port, why in hooks.reasons.items()), opts=self._child)
 
     def _create_system_pool(self, name: str) -> gcp.container.NodePool:
         a, gke = self._args, self._args.spec.gcp.gke

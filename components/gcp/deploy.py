@@ -6,6 +6,7 @@ import pulumi_gcp as gcp
 
 from components.catalog import load_catalog
 from components.gcp.cluster import GkeCluster, GkeClusterArgs
+from components.gcp.compute_class import GkeComputeClass, GkeComputeClassArgs
 from components.gcp.gpu_node_pool import GkeGpuNodePool, GkeGpuNodePoolArgs
 from components.gcp.keda_identity import GkeKedaIdentity, GkeKedaIdentityArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
@@ -64,9 +65,13 @@ def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provi
     cluster = GkeCluster(name, GkeClusterArgs(
         spec=spec, region=region, project=project, network_id=network.network_id, subnet_id=network.subnet_id,
         pods_range=network.pods_range, services_range=network.services_range, zones=zones, provider=provider,
-        labels=cost_labels(spec), private_endpoint=stack.gcp.private_endpoint))
+        labels=cost_labels(spec), private_endpoint=stack.gcp.private_endpoint, monitoring=stack.gcp.gke_monitoring,
+        webhooks=stack.gcp.gke_webhooks))
     pools = [p for p in spec.gcp.gpu_pools if spec.pool_region("gcp", p) == region]
     node_pools = [_gke_pool(stack, pool, region, zones, cluster, provider, reservations) for pool in pools]
+    classes = [GkeComputeClass(pool.name, GkeComputeClassArgs(
+        plan=stack.gcp.compute_classes[pool.name], node_pools=group.node_pools, provider=cluster.provider))
+        for pool, group in zip(pools, node_pools)]
     served = {m.name for m in spec.models if {p.name for p in pools} & set(m.pools)}
     access = GkeWeightsAccess(f"{name}-weights", GkeWeightsAccessArgs(
         project=project, namespace=spec.serving.namespace, cluster=cluster.cluster, provider=provider,
@@ -76,7 +81,7 @@ def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provi
         project=project, environment=spec.environment, region=region, roles=planned.keda_gcp_roles,
         cluster=cluster.cluster, provider=provider)) if planned and planned.keda_gcp_roles else None
     ready = (tuple(np for group in node_pools for np in group.node_pools.values()) + tuple(access.bindings)
-             + tuple(keda.bindings if keda else ()))
+             + tuple(keda.bindings if keda else ()) + tuple(c.compute_class for c in classes))
     return ClusterTarget(name=name, cloud="gcp", region=region, provider=cluster.provider, cluster=cluster.cluster,
                          pools=tuple(p.name for p in pools), weights_bucket=bucket.bucket_name, ready=ready,
                          reader_annotations=access.annotations, keda_gcp_service_account=keda.email if keda else None)
@@ -91,7 +96,8 @@ def _gke_pool(stack: StackPlan, pool: GpuPoolSpec, region: str, zones: list[str]
         region=region, zones={r.tier: floor_zones(rung_zones(stack.basis, pool, r, region, zones), r.min_nodes)
                for r in ladder.rungs},
         service_account_email=cluster.node_service_account_email, provider=provider, labels=cost_labels(spec),
-        depends_on=[reservations[r] for r in {pool.capacity.reservation} if r in reservations]),
+        depends_on=[reservations[r] for r in {pool.capacity.reservation} if r in reservations],
+        compute_class=stack.gcp.compute_classes.get(pool.name)),
         opts=pulumi.ResourceOptions(depends_on=[cluster.system_pool]))
 
 

@@ -10,6 +10,7 @@ import pulumi_gcp as gcp
 from components.gcp.cluster import NODE_POOL_IGNORE_CHANGES
 from components.gcp.instance_template import RESERVATION_KEY
 from components.plan import gcp_access, names
+from components.plan.compute_class import ComputeClassPlan
 from components.plan.gcp_rollout import delete_before_replace
 from components.plan.gcp_shapes import GcpShape, gcp_version, max_run_seconds, nodes_per_zone, provisioning_model
 from components.plan.ladder import LadderPlan, Rung
@@ -31,6 +32,7 @@ class GkeGpuNodePoolArgs:
         zones: Zones per rung tier (``gcp_shapes.rung_zones``).
         service_account_email: The cluster's node service account.
         depends_on: Reservations the reserved rung consumes.
+        compute_class: The pool's ComputeClass: every rung's nodes carry its label and taint (None: no class).
     """
 
     pool: GpuPoolSpec
@@ -44,6 +46,7 @@ class GkeGpuNodePoolArgs:
     provider: gcp.Provider
     labels: dict[str, str] = field(default_factory=dict)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    compute_class: ComputeClassPlan | None = None
 
 
 class GkeGpuNodePool(pulumi.ComponentResource):
@@ -100,9 +103,9 @@ class GkeGpuNodePool(pulumi.ComponentResource):
             # gVNIC on every GPU pool (COS supports it on all GPU nodes); the series with nic_type GVNIC
             # (A3, catalog gvnic_required) cannot boot without it.
             gvnic=gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True),
-            labels=node_labels(a.pool.name, rung.tier, a.gpu),
-            taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=GPU_TAINT["key"], value=GPU_TAINT["value"],
-                                                              effect=TAINT_EFFECTS[GPU_TAINT["effect"]])],
+            labels={**node_labels(a.pool.name, rung.tier, a.gpu), **(a.compute_class.node_label if a.compute_class else {})},
+            taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECTS[t["effect"]])
+                    for t in [GPU_TAINT, *([a.compute_class.taint] if a.compute_class else [])]],
             workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
             service_account=a.service_account_email, oauth_scopes=[gcp_access.CLOUD_PLATFORM_SCOPE],
             shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from components.plan.compute_class import LABEL as COMPUTE_CLASS_KEY
 from components.plan.scheduling import GPU_TAINT, LABEL_GPU, LABEL_POOL, LABEL_TIER
 from components.plan.scrape import NODE_RELABELINGS
 from components.spec import StackSpec
@@ -104,4 +105,7 @@ def dcgm_values(cloud: Literal["aws", "gcp"]) -> dict:
     }
     if cloud == "gcp":
         values |= _gke_driver_mounts()
+        # GKE GPU nodes also carry their pool's ComputeClass taint (compute_class.LABEL, one value per pool).
+        values["tolerations"] = [*values["tolerations"], {"key": COMPUTE_CLASS_KEY, "operator": "Exists",
+                                                          "effect": "NoSchedule"}]
     return values

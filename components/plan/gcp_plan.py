@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from components.plan.basis import PlanBasis
 from components.plan.gcp_rollout import GcpImagePin, reservation_headroom, vm_image_pin
 from components.plan.vm_autoscaling import metrics_group
+from components.plan.compute_class import ComputeClassPlan, plan_compute_classes
+from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,9 @@ class GcpPlan:
         vm_image: The pinned Deep Learning VM image of VM mode (None in GKE mode).
         reservation_headroom: Reservation name -> VMs beyond its consumers' reserved nodes (surge room).
         metrics_groups: VM mode: pool name -> the label value its VMs' queue series carry (autoscaler filters).
+        gke_monitoring: What each GKE cluster's ``monitoring_config`` turns on (None in VM mode).
+        gke_webhooks: Ports the private control plane must reach on the nodes (None in VM mode).
+        compute_classes: Pool name -> its ladder as a GKE custom ComputeClass (empty in VM mode).
     """
 
     project: str
@@ -31,15 +36,22 @@ class GcpPlan:
     vm_image: GcpImagePin | None = None
     reservation_headroom: Mapping[str, int] = field(default_factory=dict)
     metrics_groups: Mapping[str, str] = field(default_factory=dict)
+    gke_monitoring: GkeMonitoringPlan | None = None
+    gke_webhooks: MasterWebhookPlan | None = None
+    compute_classes: Mapping[str, ComputeClassPlan] = field(default_factory=dict)
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
     """Plan the ``gcp`` section."""
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
+    gke = spec.gcp.mode == "gke"
     return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
                    private_endpoint=spec.deployer.runner == "in-network",
-                   vm_image=vm_image_pin() if spec.gcp.mode == "vm" else None,
+                   vm_image=vm_image_pin() if not gke else None,
                    reservation_headroom=reservation_headroom(spec),
                    metrics_groups={p.name: metrics_group(spec.environment, p.name) for p in spec.gcp.gpu_pools}
-                   if spec.gcp.mode == "vm" else {})
+                   if not gke else {},
+                   gke_monitoring=plan_gke_monitoring(spec) if gke else None,
+                   gke_webhooks=plan_master_webhooks(spec) if gke else None,
+                   compute_classes={c.pool: c for c in plan_compute_classes(basis)})

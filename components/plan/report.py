@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from components.catalog import load_catalog
+from components.plan.compute_class import priority_rows
 from components.plan.routing import routing_rows
 from components.plan.stack import StackPlan
 from components.spec import StackSpec
@@ -42,11 +43,13 @@ def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
 
 
 def build_report(stack: StackPlan) -> dict:
-    """The ``cost``, ``sizing``, ``warnings`` and ``routing`` sections of the plan."""
+    """The ``cost``, ``sizing``, ``warnings``, ``routing`` and ``priorities`` sections of the plan (``priorities``: each
+    ladder's rungs with the EKS cluster-autoscaler priority next to their rank in a GKE ComputeClass)."""
     spec = stack.basis.spec
     return {
         "cost": stack.cost.to_json(),
         "sizing": sizing_rows(stack),
         "warnings": warnings(spec),
         "routing": routing_rows(spec, stack.routes),
+        "priorities": priority_rows(list(stack.ladders.values())),
     }

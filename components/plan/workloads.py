@@ -8,6 +8,7 @@ from components.catalog import load_catalog
 from components.catalog.versions import vllm_image, vllm_version
 from components.plan.lifecycle import GracePlan, grace_plan, rollout_strategy, startup_probe
 from components.plan.basis import PlanBasis
+from components.plan.compute_class import compute_class_name
 from components.plan.engine_args import EngineArgs
 from components.plan.routing import ROUTER_ALIAS
 from components.plan.sizing import ServingPlan
@@ -53,6 +54,8 @@ class WorkloadPlan:
     hf_token: bool
     cache_revisions: tuple[str, ...] = ()
     """Revisions of the model a node's weight cache keeps (active and canary); the sync prunes the others."""
+    compute_class: str | None = None
+    """GKE: the pool's custom ComputeClass the pods select (``compute_class.compute_class_name``); None on EKS."""
 
     @property
     def fixed_replicas(self) -> bool:
@@ -122,6 +125,7 @@ def workload_plan(basis: PlanBasis, plan: ServingPlan, canary: bool = False) -> 
         startup_probe=startup_probe(plan.weights_gib, plan.load_format),
         hf_token="hf_token" in spec.secrets,
         cache_revisions=tuple(dict.fromkeys([model.revision, *([model.canary.revision] if model.canary else [])])),
+        compute_class=compute_class_name(plan.pool) if cloud == "gcp" else None,
     )
 
 

@@ -15,6 +15,8 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "APIService", "CSIDriver",
     "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "IngressClass", "VolumeAttachment",
     "NodePool", "EC2NodeClass", "ClusterIssuer",
+    # GKE's computeclasses.cloud.google.com is scope: Cluster (the CRD as GKE serves it, tests/upstream/crds/).
+    "ComputeClass",
 })
 
 

@@ -11,7 +11,8 @@ from components.preview.run import PlanRun, run_program
 from components.preview.sections import SectionsBuilder, build_sections, normalize_sections
 
 # Keys of the --json document; CI and other tools read it. Add keys, never rename or remove them.
-DOCUMENT_KEYS = ("stack", "project", "resources", "outputs", "cost", "sizing", "violations", "warnings", "routing")
+DOCUMENT_KEYS = ("stack", "project", "resources", "outputs", "cost", "sizing", "violations", "warnings", "routing",
+                 "priorities")
 
 
 @dataclass

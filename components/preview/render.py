@@ -56,6 +56,9 @@ def render_text(result: Plan) -> str:
     lines += _section("Model fit", _sizing_lines(sections["sizing"]))
     if sections["routing"]:
         lines += _section("Routing", _table(sections["routing"], list(sections["routing"][0])))
+    if sections["priorities"]:
+        lines += _section("Ladder priorities (EKS cluster-autoscaler priority / GKE ComputeClass rank)",
+                          _table(sections["priorities"], list(sections["priorities"][0])))
     if sections["warnings"]:
         lines += _section("Warnings", [f"- {w}" for w in sections["warnings"]])
     lines += _section("Policy", _policy_lines(sections["violations"]))

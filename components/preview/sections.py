@@ -8,14 +8,14 @@ from typing import Any
 from components.preview.run import PlanRun
 
 SectionsBuilder = Callable[[PlanRun], dict[str, Any]]
-SECTION_KEYS = ("cost", "sizing", "warnings", "routing", "violations")
+SECTION_KEYS = ("cost", "sizing", "warnings", "routing", "priorities", "violations")
 
 
 def build_sections(run: PlanRun) -> dict[str, Any]:
     """Build the report sections for a finished run.
 
     Reads the ``StackPlan`` the program itself planned and rendered (``components.program.last_plan()``), then
-    calls ``components.plan.report.build_report(plan) -> {cost, sizing, warnings, routing}`` and
+    calls ``components.plan.report.build_report(plan) -> {cost, sizing, warnings, routing, priorities}`` and
     ``policies.rules.evaluate(spec, resources, report) -> [violation]`` where ``resources`` is the JSON
     contract list ``[{type, name, parent, inputs, options}]``. The modules are imported here, lazily,
     so that a missing module fails the plan loudly rather than at import of the preview library.
@@ -24,7 +24,7 @@ def build_sections(run: PlanRun) -> dict[str, Any]:
         run: The finished offline run.
 
     Returns:
-        ``{"cost", "sizing", "warnings", "routing", "violations"}``.
+        ``{"cost", "sizing", "warnings", "routing", "priorities", "violations"}``.
     """
     from components.plan.report import build_report
     from components.program import last_plan
@@ -47,7 +47,8 @@ def normalize_sections(sections: dict[str, Any]) -> dict[str, Any]:
         sections: Output of a sections builder; ``cost`` and ``sizing`` are required.
 
     Returns:
-        A dict with exactly ``SECTION_KEYS``; ``warnings``, ``routing`` and ``violations`` default to [].
+        A dict with exactly ``SECTION_KEYS``; ``warnings``, ``routing``, ``priorities`` and ``violations`` default
+        to [].
 
     Raises:
         KeyError: ``cost`` or ``sizing`` is missing.
@@ -57,7 +58,7 @@ def normalize_sections(sections: dict[str, Any]) -> dict[str, Any]:
         if key not in sections:
             raise KeyError(f"report has no {key!r} section (got {sorted(sections)})")
     out = {key: sections.get(key) for key in SECTION_KEYS}
-    for key in ("warnings", "routing", "violations"):
+    for key in ("warnings", "routing", "priorities", "violations"):
         out[key] = list(out[key] or [])
     for violation in out["violations"]:
         if violation.get("level") not in ("mandatory", "advisory"):

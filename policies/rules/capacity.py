@@ -10,6 +10,7 @@ from policies.rules.fleet import CAPACITY_BLOCK, ODCR, Capacity, cloud_of, gpu_c
 from policies.rules.view import ResourceView, dig
 
 WATCHDOG_COMPONENT = "gpuinfra:aws:IdleWatchdog"
+COMPUTE_CLASS = "kubernetes:cloud.google.com/v1:ComputeClass"
 LAMBDA = "aws:lambda/function:Function"
 
 
@@ -81,6 +82,22 @@ def check_capacity_block(view: ResourceView, s: Mapping[str, Any]) -> Iterator[s
                "set gpuinfra:aws.allow_capacity_block_purchase to true")
 
 
+def check_compute_class(view: ResourceView, s: Mapping[str, Any]) -> Iterator[str]:
+    """A GKE ComputeClass orders the stack's own node pools only: with node pool auto-creation or ``ScaleUpAnyway``
+    GKE would create nodes (E2 defaults or any shape) outside the priced, policed ladder; every priority names
+    node pools and nothing else (the CRD's rule: ``nodepools`` cannot be set along with other fields)."""
+    if view.type != COMPUTE_CLASS:
+        return
+    if view.get("spec", "nodePoolAutoCreation", "enabled", default=False) is not False:
+        yield "auto-creates node pools: GKE would add nodes the cost plan does not price (set enabled: false)"
+    if view.get("spec", "whenUnsatisfiable", default=None) != "DoNotScaleUp":
+        yield "scales up when no priority is satisfiable (ScaleUpAnyway or unset): set whenUnsatisfiable: DoNotScaleUp"
+    priorities = view.get("spec", "priorities", default=[])
+    for i, rule in enumerate(priorities if isinstance(priorities, list) else []):
+        if not isinstance(rule, Mapping) or set(rule) != {"nodepools"}:
+            yield f"priorities[{i}] is not a node pool list: the class must order the stack's rung node pools"
+
+
 def check_odcr_end(view: ResourceView, s: Mapping[str, Any]) -> Iterator[str]:
     """Outside prod an On-Demand Capacity Reservation ends (billed whether used or not until cancelled)."""
     if view.type != ODCR:
@@ -119,6 +136,8 @@ RULES = [
          check_bounded, {"max_nodes_per_rung": prop("integer", 64, "Largest maximum a GPU rung may set"), **_REGIONS}),
     Rule("capacity-block-opt-in", "No Capacity Block purchase without the stack's opt-in.", "mandatory", "resource",
          check_capacity_block, {"allow_capacity_block_purchase": prop("boolean", False, "The stack's opt-in")}),
+    Rule("compute-class-ladder-only", "GKE ComputeClasses order the stack's node pools only (no auto-created nodes).",
+         "mandatory", "resource", check_compute_class),
     Rule("odcr-end-date", "Outside prod, capacity reservations carry an end date.", "mandatory", "resource",
          check_odcr_end, {"require_end_date": prop("boolean", False, "Require end dates")}, enabled_by="require_end_date"),
     Rule("idle-shutdown", "Outside prod, GPU capacity scales to zero or is watched by the idle watchdog.", "mandatory",

@@ -5,6 +5,7 @@ import pytest
 
 from components.catalog import load_catalog
 from components.plan import gcp_access, names
+from components.plan.compute_class import compute_class_name
 from components.plan.gcp_shapes import gcp_version, node_shape
 from components.plan.scheduling import node_labels
 from components.spec.errors import ConfigError
@@ -58,8 +59,11 @@ def test_node_pool_per_rung(stack):
                                                  "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}]
             assert cfg["spot"] is (rung.tier == "spot")
             assert cfg["ephemeralStorageLocalSsdConfig"] == {"localSsdCount": shape.local_ssd_count}
-            assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
-            assert cfg["labels"] == node_labels(pool.name, rung.tier, inst.gpu.name)
+            # The GPU taint, then the pool's ComputeClass taint (tests/gcp/test_gke_compute_class.py).
+            cc = compute_class_name(pool.name)
+            assert cfg["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"},
+                                     {"key": "cloud.google.com/compute-class", "value": cc, "effect": "NO_SCHEDULE"}]
+            assert cfg["labels"] == {**node_labels(pool.name, rung.tier, inst.gpu.name), "cloud.google.com/compute-class": cc}
             assert cfg["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
             assert (np["autoscaling"]["totalMinNodeCount"], np["autoscaling"]["totalMaxNodeCount"]) == (
                 rung.min_nodes, rung.max_nodes)

@@ -9,7 +9,7 @@ import pytest
 from components.catalog import load_catalog
 from components.catalog.versions import vllm_image
 from components.plan.scheduling import LABEL_POOL, LABEL_TIER
-from policies.rules.view import ResourceView
+from policies.rules.view import ResourceView, from_records
 from tests.policies.helpers import AWS_PROVIDER, Res, rule, run_offline, run_pack
 
 NG = "aws:eks/nodeGroup:NodeGroup"
@@ -23,6 +23,27 @@ def node_group(name="l4-spot", kind="SPOT", types=("g6.xlarge",), lo=0, hi=2, ti
     return Res(NG, name, {"capacityType": kind, "instanceTypes": list(types), "tags": TAGS,
                           "labels": {LABEL_POOL: pool, LABEL_TIER: tier},
                           "scalingConfig": {"minSize": lo, "maxSize": hi, "desiredSize": lo}})
+
+
+def compute_class(auto=False, when="DoNotScaleUp", priorities=None):
+    """A GKE ComputeClass over two node pools (the CRD's spec fields, tests/upstream/crds/)."""
+    return Res("kubernetes:cloud.google.com/v1:ComputeClass", "l4-compute-class", {"spec": {
+        "priorities": priorities or [{"nodepools": ["l4-spot-1a2b3c4"]}, {"nodepools": ["l4-fallback-5d6e7f8"]}],
+        "nodePoolAutoCreation": {"enabled": auto}, "whenUnsatisfiable": when,
+        "activeMigration": {"optimizeRulePriority": True}}}, provider=None)
+
+
+@pytest.mark.parametrize(("cc", "text"), [
+    (compute_class(when="ScaleUpAnyway"), "scales up when no priority is satisfiable"),
+    (compute_class(priorities=[{"machineFamily": "g2", "spot": True}]), "priorities[0] is not a node pool list"),
+])
+def test_compute_class_outside_the_ladder_is_refused(cc, text):
+    """ScaleUpAnyway provisions nodes outside every priority (E2 on Standard with auto-creation) and a machine
+    priority lets GKE pick shapes the cost plan never priced."""
+    from policies.rules.capacity import check_compute_class
+
+    view = from_records([{"type": cc.type, "name": cc.name, "parent": None, "inputs": cc.props, "options": {}}])[0]
+    assert any(text in m for m in check_compute_class(view, {}))
 
 
 def deployment(args, env=None, image=None, pool="l4"):
@@ -73,6 +94,7 @@ CASES = [
     ("capacity-block-opt-in", [Res("aws:ec2/capacityBlockReservation:CapacityBlockReservation", "cb", {"tags": TAGS})],
      {"allow_capacity_block_purchase": True},
      [Res("aws:ec2/capacityBlockReservation:CapacityBlockReservation", "cb", {"tags": TAGS})], {}, "without the stack's opt-in"),
+    ("compute-class-ladder-only", [compute_class()], {}, [compute_class(auto=True)], {}, "auto-creates node pools"),
     ("odcr-end-date", [Res("aws:ec2/capacityReservation:CapacityReservation", "r", {"instanceType": "p5.48xlarge", "instanceCount": 1,
                                                                                     "endDateType": "limited", "endDate": "2027-01-01T00:00:00Z"})],
      {"require_end_date": True},

@@ -13,7 +13,8 @@ BUILT_IN = ("v1", "apps/v1", "policy/v1", "networking.k8s.io/v1", "rbac.authoriz
 #: Kinds the issue names; each must appear in at least one planned variant (so the check is never vacuous).
 EXPECTED_KINDS = {"ScaledObject", "ServiceMonitor", "PodMonitor", "PrometheusRule", "GatewayClass", "Gateway",
                   "HTTPRoute", "HTTPRouteFilter", "EnvoyProxy", "ClientTrafficPolicy", "SecurityPolicy",
-                  "BackendTrafficPolicy", "EnvoyExtensionPolicy", "PodMonitoring", "ClusterRules", "BackendConfig"}
+                  "BackendTrafficPolicy", "EnvoyExtensionPolicy", "PodMonitoring", "ClusterRules", "BackendConfig",
+                  "ComputeClass"}
 
 
 def custom_resources(rendered) -> list[tuple[str, str, dict]]:
@@ -46,6 +47,8 @@ def _first(rendered, kind: str) -> dict:
     ("PrometheusRule", ("spec", "groups", 0), "rule"),
     ("BackendConfig", ("spec", "healthCheck"), "path"),     # requestPath
     ("PodMonitoring", ("spec",), "endpoint"),
+    ("ComputeClass", ("spec", "activeMigration"), "optimizeRulePriorty"),  # optimizeRulePriority
+    ("ComputeClass", ("spec", "priorities", 0), "nodePools"),               # nodepools
 ])
 def test_a_misspelt_field_is_refused(rendered, kind, path, misspelt):
     doc = _first(rendered, kind)
@@ -75,3 +78,17 @@ def test_envoy_proxy_pod_labels_leave_envoy_gateways_selector_labels_alone(rende
     for doc in proxies:
         labels = doc["spec"]["provider"]["kubernetes"]["envoyDeployment"]["pod"].get("labels", {})
         assert not selector_keys & set(labels), labels
+
+
+def test_compute_class_priorities_hold_only_node_pools(rendered):
+    """The ComputeClass CRD's CEL rule on each priority, ``has(self.nodepools) ? (size(dyn(self)) == 1) : true``
+    ("Nodepool field cannot be set along with other fields"; the schema check does not evaluate CEL): a priority
+    naming node pools may hold nothing else, and every rendered priority names exactly one of the stack's pools."""
+    _, schema = crd("cloud.google.com/v1", "ComputeClass")
+    priority = schema["properties"]["spec"]["properties"]["priorities"]["items"]
+    assert "nodepools" in priority["properties"]
+    classes = [doc for _, _, doc in custom_resources(rendered) if doc["kind"] == "ComputeClass"]
+    assert classes
+    for doc in classes:
+        for rule in doc["spec"]["priorities"]:
+            assert set(rule) == {"nodepools"} and len(rule["nodepools"]) == 1, rule

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from components.k8s.manifests.names import PORT_NAME, SERVING_PORT, common_labels, selector_labels, workload_name
 from components.k8s.manifests.weights import BUCKET_ENV, PULL_POLICY, RUN_AS, init_containers, model_args, weight_volumes
+from components.plan.compute_class import LABEL as COMPUTE_CLASS_KEY
 from components.plan.workloads import WorkloadPlan
 from components.plan.scheduling import GPU_TAINT, LABEL_POOL, serving_service_account
 from components.plan.storage import NVME_MOUNT
@@ -25,7 +26,19 @@ def tolerations(w: WorkloadPlan) -> list[dict]:
     out = [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}]
     if w.cloud == "gcp" and w.spot:
         out.append({"key": GKE_SPOT_KEY, "operator": "Exists", "effect": "NoSchedule"})
+    if w.compute_class:
+        # The class's node pools carry its taint (compute_class.LABEL); only pods of the class tolerate it.
+        out.append({"key": COMPUTE_CLASS_KEY, "operator": "Equal", "value": w.compute_class, "effect": "NoSchedule"})
     return out
+
+
+def node_selector(w: WorkloadPlan) -> dict[str, str]:
+    """The pool's nodes; on GKE also the pool's ComputeClass, which is what makes GKE's autoscaler follow the
+    ladder's priority order (a pod that selects no class scales whichever pool the autoscaler picks)."""
+    selector = {LABEL_POOL: w.pool}
+    if w.compute_class:
+        selector[COMPUTE_CLASS_KEY] = w.compute_class
+    return selector
 
 
 def _env(w: WorkloadPlan, bucket: object) -> list[dict]:
@@ -100,7 +113,7 @@ def pod_spec(w: WorkloadPlan, bucket: object, script_config_map: str) -> dict:
         # EKS Pod Identity projects its own token volume and GKE Workload Identity uses the metadata
         # server: neither needs the Kubernetes API token, and vLLM never calls the API.
         "automountServiceAccountToken": False,
-        "nodeSelector": {LABEL_POOL: w.pool},
+        "nodeSelector": node_selector(w),
         "tolerations": tolerations(w),
         "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway",
                                        "labelSelector": {"matchLabels": selector_labels(w.model, w.pool, w.canary)}}],

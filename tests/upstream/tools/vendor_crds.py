@@ -39,6 +39,11 @@ CRDS = [
     *[("GoogleCloudPlatform/prometheus-engine", "v0.17.2", f"charts/operator/crds/monitoring.googleapis.com_{p}.yaml",
        "Apache-2.0", [("monitoring.googleapis.com", "v1", kind)])
       for p, kind in (("podmonitorings", "PodMonitoring"), ("clusterrules", "ClusterRules"), ("rules", "Rules"))],
+    # GKE serves ComputeClass itself (no upstream chart or repo ships it); this is the CRD as a GKE cluster served
+    # it, dumped by the repository's scripts/dump-crd.ts (last change 2025-04-11).
+    ("tommy351/kubernetes-models-ts", "30506b926a48eba263a79ac0e17f995f5505c0d0",
+     "third-party/gke/crd/computeclasses.yaml", "MIT (repository); CRD served by GKE",
+     [("cloud.google.com", "v1", "ComputeClass")]),
 ]
 TEMPLATE_LINE = re.compile(r"\{\{.*\}\}")  # any line holding a template action (metadata labels only)
 
