@@ -30,11 +30,13 @@ def _pools(spec: StackSpec, region: str) -> list[GpuPoolSpec]:
     return [p for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region]
 
 
-def _reservations(spec: StackSpec, region: str, provider: aws.Provider) -> dict[str, Reservation]:
+def _reservations(stack: StackPlan, region: str, provider: aws.Provider) -> dict[str, Reservation]:
     """Reservations and capacity blocks of the region, by name (built by the capacity components)."""
     from components.aws.reservation import AwsReservations, AwsReservationsArgs  # noqa: PLC0415
 
-    made = AwsReservations(f"reservations-{region}", AwsReservationsArgs(spec=spec, region=region),
+    assert stack.aws is not None
+    odcrs, blocks = stack.aws.reservations_in(region)
+    made = AwsReservations(f"reservations-{region}", AwsReservationsArgs(region, odcrs, blocks),
                            opts=pulumi.ResourceOptions(provider=provider))
     return {name: Reservation(id=rid, availability_zone=made.availability_zones[name])
             for name, rid in made.reservation_ids.items()}
@@ -120,7 +122,7 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
         network = AwsNetwork(f"vpc-{region}", AwsNetworkArgs(
             region=region, spec=spec.aws.network, provider=provider,
             cluster_name=names.cluster_name(spec.environment, "aws", region) if eks else None, tags=cost_tags(spec)))
-        reservations = _reservations(spec, region, provider)
+        reservations = _reservations(stack, region, provider)
         _watchdog(spec, region, provider)
         if eks:
             targets.append(_eks_region(stack, region, provider, network, bucket, reservations))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
+from components.plan.aws_reservations import CapacityBlockPlan, OdcrPlan, plan_reservations
 from components.plan.basis import PlanBasis
 
 #: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
@@ -66,6 +67,8 @@ class AwsPlan:
         api_client_cidrs: Private CIDRs admitted to each EKS API endpoint on 443 (an in-network deployer's).
         eks_ami: EKS mode: the GPU node groups' AMI release; ``None`` in VM mode.
         cluster_access: Access entries every EKS cluster of the stack gets (none in VM mode).
+        odcrs / capacity_blocks: Every On-Demand Capacity Reservation and Capacity Block, each with its region and
+            configured zone.
     """
 
     primary_region: str
@@ -73,6 +76,13 @@ class AwsPlan:
     api_client_cidrs: tuple[str, ...] = ()
     eks_ami: EksAmiPlan | None = None
     cluster_access: tuple[ClusterAccess, ...] = ()
+    odcrs: tuple[OdcrPlan, ...] = ()
+    capacity_blocks: tuple[CapacityBlockPlan, ...] = ()
+
+    def reservations_in(self, region: str) -> tuple[tuple[OdcrPlan, ...], tuple[CapacityBlockPlan, ...]]:
+        """The ODCRs and Capacity Blocks of ``region``."""
+        return (tuple(r for r in self.odcrs if r.region == region),
+                tuple(b for b in self.capacity_blocks if b.region == region))
 
 
 def plan_eks_ami(kubernetes_version: str) -> EksAmiPlan:
@@ -94,5 +104,6 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
            if spec.aws.mode == "eks" else None)
     eks = spec.aws.eks
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
+    odcrs, blocks = plan_reservations(spec)
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
-                   cluster_access=access)
+                   cluster_access=access, odcrs=odcrs, capacity_blocks=blocks)

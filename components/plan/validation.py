@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from components.catalog.versions import versions
+from components.plan.aws_reservations import check_capacity_blocks
 from components.plan.ladder import LadderPlan
 from components.plan.names import rung_name
 from components.spec import ConfigError, StackSpec
@@ -144,6 +145,7 @@ def validate_plan_inputs(spec: StackSpec, ladders: Mapping[str, LadderPlan]) -> 
     """Every zone-data, version and name check; ``plan_stack`` runs it on the planned ladders, before anything
     is registered."""
     check_aws_zones(spec)
+    check_capacity_blocks(spec)
     check_gcp_zones(spec)
     check_kubernetes_version(spec)
     check_gke_names(spec, ladders)
