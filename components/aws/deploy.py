@@ -59,7 +59,7 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     name = names.cluster_name(spec.environment, "aws", region)
     tags = cost_tags(spec)
     cluster = EksCluster(name, EksClusterArgs(
-        region=region, spec=spec.aws.eks, subnet_ids=list(network.private_subnet_ids_by_az.values()),
+        region=region, spec=spec.aws.eks, subnet_ids=[network.private_subnet_ids_by_az[z] for z in network.spread_zones],
         provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
         api_client_cidrs=stack.aws.api_client_cidrs,
         access=stack.aws.cluster_access if stack.aws else ()))
@@ -70,7 +70,8 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     for pool, ladder in zip(pools, ladders):
         gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
             pool=pool, ladder=ladder, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
-            subnet_ids_by_az=network.private_subnet_ids_by_az, provider=provider, ami=stack.aws.eks_ami,
+            subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
+            provider=provider, ami=stack.aws.eks_ami,
             reservation=reservations.get(pool.capacity.reservation or ""), spec=spec, tags=tags), opts=node_opts)
         groups.extend(gpu_pool.node_groups.values())
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
@@ -99,7 +100,8 @@ def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: A
 
     VmServingFleet(f"serving-{region}", VmServingFleetArgs(
         spec=spec, basis=stack.basis, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
-        private_subnet_ids_by_az=network.private_subnet_ids_by_az, bucket_name=bucket.bucket_name,
+        private_subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
+        bucket_name=bucket.bucket_name,
         bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations),
         opts=pulumi.ResourceOptions(provider=provider))
 
@@ -120,8 +122,7 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
             continue  # the primary region may hold only the bucket: no VPC, no NAT to pay for
         eks = spec.aws.mode == "eks"
         network = AwsNetwork(f"vpc-{region}", AwsNetworkArgs(
-            region=region, spec=spec.aws.network, provider=provider,
-            cluster_name=names.cluster_name(spec.environment, "aws", region) if eks else None, tags=cost_tags(spec)))
+            plan=stack.aws.network(region), provider=provider, tags=cost_tags(spec)))
         reservations = _reservations(stack, region, provider)
         _watchdog(spec, region, provider)
         if eks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
+from components.plan.aws_network import AwsNetworkPlan, plan_networks
 from components.plan.aws_reservations import CapacityBlockPlan, OdcrPlan, plan_reservations
 from components.plan.basis import PlanBasis
 
@@ -69,6 +70,7 @@ class AwsPlan:
         cluster_access: Access entries every EKS cluster of the stack gets (none in VM mode).
         odcrs / capacity_blocks: Every On-Demand Capacity Reservation and Capacity Block, each with its region and
             configured zone.
+        networks: The VPC of every region with GPU pools (subnet zones include every reservation's).
     """
 
     primary_region: str
@@ -78,6 +80,11 @@ class AwsPlan:
     cluster_access: tuple[ClusterAccess, ...] = ()
     odcrs: tuple[OdcrPlan, ...] = ()
     capacity_blocks: tuple[CapacityBlockPlan, ...] = ()
+    networks: tuple[AwsNetworkPlan, ...] = ()
+
+    def network(self, region: str) -> AwsNetworkPlan:
+        """The VPC plan of ``region`` (a region with GPU pools)."""
+        return next(n for n in self.networks if n.region == region)
 
     def reservations_in(self, region: str) -> tuple[tuple[OdcrPlan, ...], tuple[CapacityBlockPlan, ...]]:
         """The ODCRs and Capacity Blocks of ``region``."""
@@ -106,4 +113,4 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
     odcrs, blocks = plan_reservations(spec)
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
-                   cluster_access=access, odcrs=odcrs, capacity_blocks=blocks)
+                   cluster_access=access, odcrs=odcrs, capacity_blocks=blocks, networks=plan_networks(spec))

@@ -65,9 +65,9 @@ def policy_doc(record: ResourceRecord) -> dict:
     return json.loads(policy) if isinstance(policy, str) else policy
 
 
-#: The offering ``scripts/capacity.py --capacity-blocks`` chose (config, never looked up), in a zone other than
-#: the region's first (the old lookup's offline answer).
-BLOCK_OFFERING, BLOCK_ZONE = "cb-0a1b2c3d4e5f60718", "us-east-1b"
+#: The offering ``scripts/capacity.py --capacity-blocks`` chose (config, never looked up), in a zone outside prod's
+#: first three (az_count): the plan adds a subnet there for the block's nodes (issue 17 item 9).
+BLOCK_OFFERING, BLOCK_ZONE = "cb-0a1b2c3d4e5f60718", "us-east-1d"
 
 
 def capacity_block_raw() -> dict:
