@@ -59,7 +59,8 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     name = names.cluster_name(spec.environment, "aws", region)
     tags = cost_tags(spec)
     cluster = EksCluster(name, EksClusterArgs(
-        region=region, spec=spec.aws.eks, subnet_ids=[network.private_subnet_ids_by_az[z] for z in network.spread_zones],
+        region=region, spec=spec.aws.eks,
+        subnet_ids=[network.private_subnet_ids_by_az[z] for z in network.spread_zones],
         provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
         api_client_cidrs=stack.aws.api_client_cidrs,
         access=stack.aws.cluster_access if stack.aws else ()))
