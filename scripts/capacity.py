@@ -11,7 +11,9 @@ Usage (from the repo root):
 --capacity-blocks searches Capacity Block for ML offerings (DescribeCapacityBlockOfferings) for every
 aws.capacity_blocks[] entry of --stack (or the flags), lists them cheapest first and prints, for the chosen one
 (cheapest fee, then earliest start), the two stack keys to set: aws.capacity_blocks[].offering_id and
-aws.capacity_blocks[].availability_zone, with the upfront fee and the window. Nothing is bought.
+aws.capacity_blocks[].availability_zone, with the upfront fee and the window. Nothing is bought. An entry that
+already names its offering_id is not searched again (the stack buys exactly that one); an availability_zone without
+an offering_id limits the search to that zone.
 """
 from __future__ import annotations
 
@@ -174,7 +176,7 @@ def main(
         factory = lambda service, region: clients.aws_client(service, region, endpoint_url)  # noqa: E731
         found = blocks.search(requests, factory, page_size)
         typer.echo(json.dumps(blocks.to_json(found), indent=1) if as_json else blocks.render(found, stack))
-        empty = [s.request.name for s in found if s.chosen is None]
+        empty = blocks.unmatched(found)
         if empty:
             raise OpsError(f"no Capacity Block offering for {', '.join(empty)}", EXIT_FAILED)
     run_cli(body)

@@ -32,11 +32,13 @@ def _pools(spec: StackSpec, region: str) -> list[GpuPoolSpec]:
     return [p for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region]
 
 
-def _reservations(spec: StackSpec, region: str, provider: aws.Provider) -> dict[str, Reservation]:
+def _reservations(stack: StackPlan, region: str, provider: aws.Provider) -> dict[str, Reservation]:
     """Reservations and capacity blocks of the region, by name (built by the capacity components)."""
     from components.aws.reservation import AwsReservations, AwsReservationsArgs  # noqa: PLC0415
 
-    made = AwsReservations(f"reservations-{region}", AwsReservationsArgs(spec=spec, region=region),
+    assert stack.aws is not None
+    odcrs, blocks = stack.aws.reservations_in(region)
+    made = AwsReservations(f"reservations-{region}", AwsReservationsArgs(region, odcrs, blocks),
                            opts=pulumi.ResourceOptions(provider=provider))
     return {name: Reservation(id=rid, availability_zone=made.availability_zones[name])
             for name, rid in made.reservation_ids.items()}
@@ -61,7 +63,8 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     name = names.cluster_name(spec.environment, "aws", region)
     tags = cost_tags(spec)
     cluster = EksCluster(name, EksClusterArgs(
-        region=region, spec=spec.aws.eks, subnet_ids=list(network.private_subnet_ids_by_az.values()),
+        region=region, spec=spec.aws.eks,
+        subnet_ids=[network.private_subnet_ids_by_az[z] for z in network.spread_zones],
         provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
         api_client_cidrs=stack.aws.api_client_cidrs,
         access=stack.aws.cluster_access if stack.aws else ()))
@@ -72,7 +75,8 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     for pool, ladder in zip(pools, ladders):
         gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
             pool=pool, ladder=ladder, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
-            subnet_ids_by_az=network.private_subnet_ids_by_az, provider=provider, ami=stack.aws.eks_ami,
+            subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
+            provider=provider, ami=stack.aws.eks_ami,
             reservation=reservations.get(pool.capacity.reservation or ""), spec=spec, tags=tags), opts=node_opts)
         groups.extend(gpu_pool.node_groups.values())
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
@@ -115,9 +119,9 @@ def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: A
 
     VmServingFleet(f"serving-{region}", VmServingFleetArgs(
         spec=spec, basis=stack.basis, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
-        private_subnet_ids_by_az=network.private_subnet_ids_by_az, bucket_name=bucket.bucket_name,
-        bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn, reservations=reservations,
-        scaling=stack.aws.vm_scaling if stack.aws else {}),
+        private_subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
+        bucket_name=bucket.bucket_name, bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn,
+        reservations=reservations, scaling=stack.aws.vm_scaling if stack.aws else {}),
         opts=pulumi.ResourceOptions(provider=provider))
 
 
@@ -137,9 +141,8 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
             continue  # the primary region may hold only the bucket: no VPC, no NAT to pay for
         eks = spec.aws.mode == "eks"
         network = AwsNetwork(f"vpc-{region}", AwsNetworkArgs(
-            region=region, spec=spec.aws.network, provider=provider,
-            cluster_name=names.cluster_name(spec.environment, "aws", region) if eks else None, tags=cost_tags(spec)))
-        reservations = _reservations(spec, region, provider)
+            plan=stack.aws.network(region), provider=provider, tags=cost_tags(spec)))
+        reservations = _reservations(stack, region, provider)
         _watchdog(stack, region, provider)
         if eks:
             targets.append(_eks_region(stack, region, provider, network, bucket, reservations))

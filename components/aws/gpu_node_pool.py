@@ -41,6 +41,8 @@ class EksGpuNodePoolArgs:
         cluster: The cluster resource (its ``name`` output orders node groups after it).
         node_role_arn: Node IAM role.
         subnet_ids_by_az: Private subnets of the region per zone.
+        spread_zones: Zones unreserved rungs spread over without ``pool.zones`` (empty: every zone); a zone added
+            only for a reservation stays out, so adding one never changes (replaces) another node group.
         provider: Explicit AWS provider of the region.
         ami: The planned AMI release of the GPU node groups (pinned) and the parameter naming AWS's recommended one.
         reservation: The reservation behind the reserved / capacity-block rung, if any.
@@ -56,6 +58,7 @@ class EksGpuNodePoolArgs:
     subnet_ids_by_az: dict[str, pulumi.Input[str]]
     provider: aws.Provider
     ami: EksAmiPlan
+    spread_zones: tuple[str, ...] = ()
     reservation: Reservation | None = None
     spec: StackSpec | None = None
     tags: dict[str, str] = field(default_factory=dict)
@@ -90,7 +93,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
                 raise ValueError(f"reservation {rung.reservation!r} is in {reservation.availability_zone}, "
                                  f"which has no private subnet (zones: {', '.join(sorted(by_az))})")
             return [by_az[reservation.availability_zone]]
-        zones = [z for z in self._args.pool.zones if z in by_az] or sorted(by_az)
+        zones = [z for z in self._args.pool.zones if z in by_az] or sorted(self._args.spread_zones or by_az)
         return [by_az[z] for z in zones]
 
     def _require_reservation(self, rung: Rung) -> Reservation:

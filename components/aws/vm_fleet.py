@@ -33,6 +33,8 @@ class VmServingFleetArgs:
 
     Attributes:
         private_subnet_ids_by_az: The VPC's private subnets keyed by AZ name.
+        spread_zones: Zones a pool without ``zones`` spreads over (empty: every zone); a zone added only for a
+            reservation serves just its reserved rung.
         reservations: Reservation name -> object with ``id`` and plain ``availability_zone`` (AwsReservations).
         kms_key_arn: Key encrypting the weights bucket, if any (the readers get kms:Decrypt on it).
         scaling: Pool -> its fleet group's scaling policy (``AwsPlan.vm_scaling``; absent: fixed size).
@@ -47,6 +49,7 @@ class VmServingFleetArgs:
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None = None
+    spread_zones: tuple[str, ...] = ()
     reservations: Mapping[str, Any] = field(default_factory=dict)
     scaling: Mapping[str, VmScalingPlan] = field(default_factory=dict)
 
@@ -238,7 +241,7 @@ class VmServingFleet(pulumi.ComponentResource):
                                    capacity_block=reserved.tier == "capacity-block",
                                    instance_type=reserved.instance_types[0])
             reserved_subnet = self._subnet(pool, backing.availability_zone, "capacity", "reservation")
-        zones = pool.zones or list(args.private_subnet_ids_by_az)
+        zones = pool.zones or list(args.spread_zones or args.private_subnet_ids_by_az)
         GpuInstanceGroup(f"{self._name}-{pool.name}", GpuInstanceGroupArgs(
             pool=pool, ladder=ladder, launch_template=template(pool.name),
             subnet_ids=[self._subnet(pool, z, "zones") for z in zones], target_group_arns=[target.arn], tags=tags,

@@ -5,10 +5,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
+from components.plan.aws_network import AwsNetworkPlan, plan_networks
+from components.plan.aws_reservations import CapacityBlockPlan, OdcrPlan, plan_reservations
 from components.plan.basis import PlanBasis
-from components.plan.watchdog import WatchdogPlan, plan_watchdogs
 from components.plan.lb_controller import LoadBalancerControllerPlan, plan_lb_controllers
 from components.plan.vm_scaling import VmScalingPlan, plan_vm_scaling
+from components.plan.watchdog import WatchdogPlan, plan_watchdogs
 
 #: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
 #: latest/ug/manage-access/k8s-access/access-policy-reference.adoc). AmazonEKSViewPolicy would not do for the
@@ -73,6 +75,9 @@ class AwsPlan:
         watchdogs: Region -> idle-GPU watchdog (none in prod or when ``aws.idle_watchdog.enabled`` is false).
         vm_scaling: VM mode: pool -> its fleet group's target-tracking policy (pools that can grow).
         lb_controllers: EKS region -> its AWS Load Balancer Controller (only where exposed Services need it).
+        odcrs / capacity_blocks: Every On-Demand Capacity Reservation and Capacity Block, each with its region and
+            configured zone.
+        networks: The VPC of every region with GPU pools (subnet zones include every reservation's).
     """
 
     primary_region: str
@@ -83,6 +88,18 @@ class AwsPlan:
     watchdogs: Mapping[str, WatchdogPlan] = field(default_factory=dict)
     vm_scaling: Mapping[str, VmScalingPlan] = field(default_factory=dict)
     lb_controllers: Mapping[str, LoadBalancerControllerPlan] = field(default_factory=dict)
+    odcrs: tuple[OdcrPlan, ...] = ()
+    capacity_blocks: tuple[CapacityBlockPlan, ...] = ()
+    networks: tuple[AwsNetworkPlan, ...] = ()
+
+    def network(self, region: str) -> AwsNetworkPlan:
+        """The VPC plan of ``region`` (a region with GPU pools)."""
+        return next(n for n in self.networks if n.region == region)
+
+    def reservations_in(self, region: str) -> tuple[tuple[OdcrPlan, ...], tuple[CapacityBlockPlan, ...]]:
+        """The ODCRs and Capacity Blocks of ``region``."""
+        return (tuple(r for r in self.odcrs if r.region == region),
+                tuple(b for b in self.capacity_blocks if b.region == region))
 
 
 def plan_eks_ami(kubernetes_version: str) -> EksAmiPlan:
@@ -104,6 +121,8 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
            if spec.aws.mode == "eks" else None)
     eks = spec.aws.eks
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
+    odcrs, blocks = plan_reservations(spec)
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
                    cluster_access=access, watchdogs=plan_watchdogs(spec, tuple(regions)),
-                   vm_scaling=plan_vm_scaling(basis), lb_controllers=plan_lb_controllers(spec))
+                   vm_scaling=plan_vm_scaling(basis), lb_controllers=plan_lb_controllers(spec),
+                   odcrs=odcrs, capacity_blocks=blocks, networks=plan_networks(spec))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from components.catalog.services import service_price, system_node_price
 from components.plan import names
+from components.plan.aws_network import plan_network
 from components.plan.basis import PlanBasis
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly
 from components.spec import StackSpec
@@ -46,7 +47,7 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
                 items.append(CostItem(f"serving-lb-{region}", "aws:lb/loadBalancer:LoadBalancer", None, region, 1, 1,
                                       "on_demand", Hourly.flat(service_price("network", "aws_nlb_hour").usd)))
             if not spec.aws.network.existing_vpc_id:
-                azs = spec.aws.network.az_count
+                azs = len(plan_network(spec, region).subnets)  # az_count plus zones added for reservations
                 # One NAT gateway per zone (named by zone at deploy time): priced on the network component.
                 items.append(CostItem(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", None, region, azs, azs,
                                       "on_demand", Hourly.flat(azs * nat)))

@@ -5,6 +5,7 @@ import datetime as dt
 
 from components.catalog import load_catalog
 from components.plan.compute_class import priority_rows
+from components.plan.aws_reservations import plan_reservations
 from components.plan.routing import routing_rows
 from components.plan.stack import StackPlan
 from components.spec import StackSpec
@@ -31,10 +32,8 @@ def sizing_rows(stack: StackPlan) -> list[dict]:
 def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
     """Things a reviewer should see that are not policy violations."""
     out = load_catalog().stale_warnings(today or dt.date.today(), spec.policy.catalog_max_age_days)
-    if spec.aws and spec.aws.capacity_blocks and not spec.aws.allow_capacity_block_purchase:
-        names = ", ".join(b.name for b in spec.aws.capacity_blocks)
-        out.append(f"capacity blocks {names} are planned but not bought: set gpuinfra:aws.allow_capacity_block_purchase "
-                   "to true to buy them (prepaid, cannot be cancelled)")
+    out += [f"capacity block {b.name} is not bought (nothing is looked up at deploy time): {b.next_step}"
+            for b in plan_reservations(spec)[1] if not b.buy]
     if spec.aws and spec.aws.mode == "eks" and not spec.aws.eks.viewer_principal_arns:
         out.append("gpuinfra:aws.eks.viewer_principal_arns is empty: the preview and drift workflows' role "
                    "(AWS_PREVIEW_ROLE_ARN) has no access entry, so their cloud runs cannot read the EKS clusters; "

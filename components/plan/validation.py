@@ -4,34 +4,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from components.catalog.versions import versions
+from components.plan.aws_network import aws_zones, plan_networks
+from components.plan.aws_reservations import check_capacity_blocks
 from components.plan.ladder import LadderPlan
 from components.plan.names import rung_name
 from components.spec import ConfigError, StackSpec
 from components.spec.errors import key_path
 
-#: Zone letters per AWS region as most accounts see them (AWS docs "Regions and Zones",
-#: docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html, checked 2025-01; the
-#: offline preview's getAvailabilityZones mock answers the same). Unknown regions are not checked here.
-AWS_ZONE_LETTERS = {
-    "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd",
-    "eu-west-1": "abc", "eu-central-1": "abc", "eu-north-1": "abc", "ap-northeast-1": "acd",
-    "ap-southeast-1": "abc", "ap-south-1": "abc",
-}
 #: Zone suffixes per GCP region (cloud.google.com/compute/docs/regions-zones, checked 2025-01).
 GCP_ZONE_SUFFIXES = {"us-central1": "abcf", "us-east1": "bcd", "us-east4": "abc", "us-west1": "abc",
                      "europe-west4": "abc"}
-
-
-def aws_zones(region: str) -> list[str] | None:
-    """Zones of an AWS region, sorted; None when the region is not in the table."""
-    letters = AWS_ZONE_LETTERS.get(region)
-    return [f"{region}{letter}" for letter in letters] if letters else None
-
-
-def subnet_zones(spec: StackSpec, region: str) -> list[str] | None:
-    """The zones AwsNetwork gives subnets in ``region``: the first ``az_count`` zones, sorted (as it picks them)."""
-    zones = aws_zones(region)
-    return None if zones is None or spec.aws is None else sorted(zones)[: spec.aws.network.az_count]
 
 
 def _aws_regions(spec: StackSpec) -> list[tuple[str, tuple]]:
@@ -46,7 +28,8 @@ def _aws_regions(spec: StackSpec) -> list[tuple[str, tuple]]:
 
 
 def check_aws_zones(spec: StackSpec) -> None:
-    """``az_count`` fits every region; reservations, capacity blocks and pool zones lie in the subnets' zones.
+    """``az_count`` fits every region; pool zones lie in their VPC's subnet zones (reservation and capacity-block
+    zones always get a subnet: ``plan_network``).
 
     Raises:
         ConfigError: naming the key (``aws.network.az_count``, ``...availability_zone``, ``...zones[i]``).
@@ -59,22 +42,15 @@ def check_aws_zones(spec: StackSpec) -> None:
         if zones is not None and aws.network.az_count > len(zones):
             raise ConfigError(key_path(("aws", "network", "az_count")),
                               f"{aws.network.az_count} exceeds the {len(zones)} zones of {region} ({', '.join(zones)})")
-    for i, res in enumerate(aws.reservations):
-        _in_subnets(spec, res.region or aws.region, res.availability_zone, ("aws", "reservations", i, "availability_zone"))
-    for i, block in enumerate(aws.capacity_blocks):
-        if block.availability_zone:
-            _in_subnets(spec, block.region or aws.region, block.availability_zone,
-                        ("aws", "capacity_blocks", i, "availability_zone"))
+    networks = {n.region: n for n in plan_networks(spec)}
     for i, pool in enumerate(aws.gpu_pools):
+        network = networks[spec.pool_region("aws", pool)]
         for j, zone in enumerate(pool.zones):
-            _in_subnets(spec, pool.region or aws.region, zone, ("aws", "gpu_pools", i, "zones", j))
-
-
-def _in_subnets(spec: StackSpec, region: str | None, zone: str, loc: tuple) -> None:
-    zones = subnet_zones(spec, region) if region else None
-    if zones is not None and zone not in zones:
-        raise ConfigError(key_path(loc), f"{zone!r} has no subnet: the VPC of {region} spans {', '.join(zones)} "
-                          "(aws.network.az_count picks the first zones); raise az_count or pick one of those")
+            if zone not in network.zones:
+                raise ConfigError(key_path(("aws", "gpu_pools", i, "zones", j)),
+                                  f"{zone!r} has no subnet: the VPC of {network.region} spans "
+                                  f"{', '.join(network.zones)} (aws.network.az_count picks the first zones, "
+                                  "reservations add theirs); raise az_count or pick one of those")
 
 
 def check_gcp_zones(spec: StackSpec) -> None:
@@ -144,6 +120,7 @@ def validate_plan_inputs(spec: StackSpec, ladders: Mapping[str, LadderPlan]) -> 
     """Every zone-data, version and name check; ``plan_stack`` runs it on the planned ladders, before anything
     is registered."""
     check_aws_zones(spec)
+    check_capacity_blocks(spec)
     check_gcp_zones(spec)
     check_kubernetes_version(spec)
     check_gke_names(spec, ladders)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from components.preview.mock_context import MockContext, digest
@@ -23,17 +22,6 @@ ZONE_ID_CODES = {
     "eu-central-1": "euc1", "eu-north-1": "eun1", "ap-northeast-1": "apne1", "ap-southeast-1": "apse1",
     "ap-south-1": "aps1",
 }
-# Plausible EC2 Capacity Blocks hourly rates per instance (USD), order of magnitude of the published
-# Capacity Blocks pricing page, 2025-01. Mock figures for shape only, never used for cost estimates.
-CAPACITY_BLOCK_HOURLY_USD = {
-    "p5.48xlarge": 31.464, "p5e.48xlarge": 34.608, "p5en.48xlarge": 36.184, "p4d.24xlarge": 11.786,
-    "p4de.24xlarge": 14.734, "trn1.32xlarge": 9.576, "trn2.48xlarge": 35.760,
-}
-DEFAULT_CAPACITY_BLOCK_HOURLY_USD = 10.0
-# A fixed instant keeps every run identical; real offerings start at the next 11:30 UTC.
-OFFERING_START = datetime(2025, 1, 6, 11, 30, tzinfo=timezone.utc)
-
-
 class InvokeArgumentError(ValueError):
     """An invoke was called with arguments the offline answer cannot honour."""
 
@@ -69,10 +57,6 @@ def caller_identity(ctx: MockContext) -> Result:
     }
 
 
-
-
-
-
 def ssm_parameter(ctx: MockContext) -> Result:
     """Answer ``ssm.getParameter`` for AWS public parameters (``/aws/service/...``) only.
 
@@ -103,34 +87,6 @@ def ssm_parameter(ctx: MockContext) -> Result:
     }
 
 
-def capacity_block_offering(ctx: MockContext) -> Result:
-    """Answer ``ec2.getCapacityBlockOffering`` with a fee of count x hours x a plausible hourly rate."""
-    instance_type = str(ctx.inputs.get("instanceType"))
-    count = int(ctx.inputs.get("instanceCount") or 1)
-    hours = int(ctx.inputs.get("capacityDurationHours") or 24)
-    rate = CAPACITY_BLOCK_HOURLY_USD.get(instance_type, DEFAULT_CAPACITY_BLOCK_HOURLY_USD)
-    start = ctx.inputs.get("startDateRange") or OFFERING_START.strftime("%Y-%m-%dT%H:%M:%SZ")
-    start_at = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
-    end = (start_at + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        **ctx.inputs,
-        "capacityBlockOfferingId": "cb-0" + digest(instance_type, str(count), str(hours), ctx.aws_region)[:16],
-        "availabilityZone": f"{ctx.aws_region}a",
-        "currencyCode": "USD",
-        "upfrontFee": f"{count * hours * rate:.2f}",
-        "startDateRange": start,
-        "endDateRange": ctx.inputs.get("endDateRange") or end,
-        "tenancy": "default",
-        "region": ctx.aws_region,
-    }
-
-
-
-
-
-
-
-
 def subnet_lookup(ctx: MockContext) -> Result:
     """Answer ``ec2.getSubnet`` for an existing subnet id, its zone derived from the id (stable)."""
     ident = str(ctx.inputs.get("id"))
@@ -146,6 +102,5 @@ AWS_INVOKES: dict[str, Callable[[MockContext], Result]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": caller_identity,
     "aws:ssm/getParameter:getParameter": ssm_parameter,
-    "aws:ec2/getCapacityBlockOffering:getCapacityBlockOffering": capacity_block_offering,
     "aws:ec2/getSubnet:getSubnet": subnet_lookup,
 }

@@ -146,13 +146,18 @@ class AwsCapacityBlockSpec(Spec):
     offering_id: Annotated[str, Field(pattern=r"^cb-[0-9a-z]{1,32}$")] | None = None
     """A Capacity Block offering id found earlier (``cb-`` and lowercase letters/digits: the EC2 API reference
     types CapacityBlockOfferingId as a plain string and documents no format, and its CLI examples are not pure
-    hex, so only the prefix and a safe alphabet are enforced); none = search by the fields above. Not used by
-    the plan yet."""
+    hex, so only the prefix and a safe alphabet are enforced). ``scripts/capacity.py --capacity-blocks`` prints
+    it; the stack buys exactly this offering (with allow_capacity_block_purchase) and never searches itself;
+    none = not chosen yet (nothing is bought). Changing it after the purchase is refused (the block is protected)."""
     availability_zone: str | None = None
-    """Zone the block must be in (a zone of the block's region); none = any zone. Not used by the plan yet."""
+    """Zone of the chosen offering, as the search printed it (a zone of the block's region): the reserved nodes'
+    subnet, created if the VPC's first az_count zones lack it; required with offering_id; none = not chosen yet."""
 
     @model_validator(mode="after")
     def _duration(self) -> "AwsCapacityBlockSpec":
+        if self.offering_id is not None and self.availability_zone is None:
+            raise ValueError(f"offering_id {self.offering_id} needs availability_zone: the offering's zone, as "
+                             "scripts/capacity.py --capacity-blocks prints it")
         if self.end_before is not None and self.end_before <= _today():
             raise ValueError(f"end_before {self.end_before} is in the past (today is {_today()} UTC)")
         if self.end_before is not None and self.end_before < self.start_after + dt.timedelta(hours=self.duration_hours):
@@ -203,9 +208,11 @@ class AwsSpec(Spec):
     reservations: list[AwsReservationSpec] = Field(default_factory=list, max_length=32)
     """On-Demand Capacity Reservations."""
     capacity_blocks: list[AwsCapacityBlockSpec] = Field(default_factory=list, max_length=32)
-    """Capacity Blocks for ML to search for (bought only with allow_capacity_block_purchase)."""
+    """Capacity Blocks for ML: searched by scripts/capacity.py, bought from the chosen offering only with
+    allow_capacity_block_purchase."""
     allow_capacity_block_purchase: bool = False
-    """Explicit opt-in: without it no Capacity Block is bought (the plan still shows offering and fee)."""
+    """Explicit opt-in: buy every capacity block's chosen offering (each needs offering_id and availability_zone);
+    without it nothing is looked up or bought and the plan prints the search command."""
     imds_hop_limit: int = Field(default=1, ge=1, le=3)
     """IMDSv2 response hop limit (1 keeps containers off the metadata service)."""
     weights_bucket: WeightsBucketSpec = WeightsBucketSpec()

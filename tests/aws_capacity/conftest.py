@@ -111,23 +111,28 @@ def odcr() -> VmPlan:
     return run_vm_plan("staging", raw)
 
 
+#: The offering ``scripts/capacity.py --capacity-blocks`` printed, set in config (never looked up by the stack).
+BLOCK_OFFERING, BLOCK_ZONE = "cb-0123456789abcdef0", "us-east-2c"
+
+
 def _block_raw(allow: bool) -> dict:
+    chosen = {"offering_id": BLOCK_OFFERING, "availability_zone": BLOCK_ZONE} if allow else {}
     return _variant(
         gpu_pools=_pool(reserved=1, reservation="l40s-block", spot=3),
         capacity_blocks=[{"name": "l40s-block", "instance_type": "g6e.xlarge", "count": 1, "duration_hours": 48,
-                          "start_after": "2026-12-07"}],
+                          "start_after": "2026-12-07", **chosen}],
         allow_capacity_block_purchase=allow)
 
 
 @pytest.fixture(scope="session")
 def block_offered() -> VmPlan:
-    """A Capacity Block without the purchase opt-in."""
+    """A Capacity Block without the purchase opt-in and before any search (no offering chosen)."""
     return run_vm_plan("staging", _block_raw(False))
 
 
 @pytest.fixture(scope="session")
 def block_bought() -> VmPlan:
-    """The same Capacity Block with ``allow_capacity_block_purchase: true``."""
+    """The same Capacity Block with its chosen offering (in us-east-2c) and ``allow_capacity_block_purchase: true``."""
     return run_vm_plan("staging", _block_raw(True))
 
 

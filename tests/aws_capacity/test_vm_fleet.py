@@ -11,7 +11,7 @@ from components.catalog.versions import image, vllm_image
 from components.plan import names
 from components.plan.bootstrap import DRAIN_SECONDS, LIFECYCLE_HEARTBEAT_SECONDS
 from components.preview.config import secret_placeholder
-from tests.aws_capacity.conftest import ASG, LT, SUBNET
+from tests.aws_capacity.conftest import ASG, BLOCK_OFFERING, BLOCK_ZONE, LT, SUBNET
 
 POOL = "l40s-vm"
 RULE_IN = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -95,24 +95,30 @@ def test_odcr_matches_its_spec(odcr):
 
 # --- Capacity Blocks ----------------------------------------------------------------------------------------
 
-def test_no_capacity_block_without_the_opt_in_but_the_fee_is_shown(block_offered):
+def test_no_capacity_block_and_no_lookup_without_the_opt_in(block_offered):
+    """Issue 17 item 3: the provider's getCapacityBlockOffering errors on zero and on several matches, and once a
+    block is bought its offering is gone: the stack never searches; it says what to run instead."""
     assert not block_offered.of_type(BLOCK)
-    assert "aws:ec2/getCapacityBlockOffering:getCapacityBlockOffering" in block_offered.invokes
-    fees = block_offered.outputs["capacity_block_upfront_fee_usd_us-east-2"]
-    assert float(fees["l40s-block"]) > 0
+    assert not [t for t in block_offered.invokes if "CapacityBlock" in t]
     assert not [g for g in block_offered.of_type(ASG) if g.name == names.rung_name(POOL, "capacity-block")]
+    (warning,) = [w for w in block_offered.sections["warnings"] if "l40s-block" in w]
+    assert "python scripts/capacity.py --capacity-blocks --stack staging" in warning
 
 
-def test_capacity_block_with_the_opt_in_is_protected_and_targeted(block_bought):
+def test_capacity_block_buys_the_configured_offering_protected_in_its_zone(block_bought):
+    """terraform-provider-aws internal/service/ec2/ec2_capacity_block_reservation.go: capacity_block_offering_id
+    and instance_platform RequiresReplace, Delete is a no-op. A replacement would buy a second block: protected
+    (the engine refuses the replacement instead of ignoring the change) and retained."""
     block = block_bought.one(BLOCK, "l40s-block")
+    assert block.inputs["capacityBlockOfferingId"] == BLOCK_OFFERING
     assert block.options["protect"] is True and block.options["retainOnDelete"] is True
-    assert "capacityBlockOfferingId" in block.options["ignoreChanges"]
+    assert "capacityBlockOfferingId" not in block.options.get("ignoreChanges", [])
     group = block_bought.one(ASG, names.rung_name(POOL, "capacity-block")).inputs
     lt = _lt_by_id(block_bought, group["launchTemplate"]["id"]).inputs
     assert lt["instanceMarketOptions"] == {"marketType": "capacity-block"}
     assert lt["capacityReservationSpecification"]["capacityReservationTarget"]["capacityReservationId"] == block.outputs["id"]
     (subnet_id,) = group["vpcZoneIdentifiers"]
-    assert block_bought.by_output(SUBNET, "id", subnet_id).inputs["availabilityZone"] == "us-east-2a"  # the offering's
+    assert block_bought.by_output(SUBNET, "id", subnet_id).inputs["availabilityZone"] == BLOCK_ZONE  # configured
 
 
 # --- launch template ----------------------------------------------------------------------------------------

@@ -65,13 +65,19 @@ def policy_doc(record: ResourceRecord) -> dict:
     return json.loads(policy) if isinstance(policy, str) else policy
 
 
+#: The offering ``scripts/capacity.py --capacity-blocks`` chose (config, never looked up), in a zone outside prod's
+#: first three (az_count): the plan adds a subnet there for the block's nodes (issue 17 item 9).
+BLOCK_OFFERING, BLOCK_ZONE = "cb-0a1b2c3d4e5f60718", "us-east-1d"
+
+
 def capacity_block_raw() -> dict:
-    """Prod with the us-east-1 H200 floor on an opted-in Capacity Block instead of the ODCR."""
+    """Prod with the us-east-1 H200 floor on an opted-in Capacity Block (chosen offering) instead of the ODCR."""
     raw = copy.deepcopy(raw_stack("prod"))
     aws = raw["gpuinfra:aws"]
     aws["reservations"] = []
     aws["capacity_blocks"] = [{"name": "h200-use1-block", "instance_type": "p5en.48xlarge", "count": 1,
-                               "duration_hours": 168, "start_after": dt.date(2026, 12, 1).isoformat()}]
+                               "duration_hours": 168, "start_after": dt.date(2026, 12, 1).isoformat(),
+                               "offering_id": BLOCK_OFFERING, "availability_zone": BLOCK_ZONE}]
     aws["allow_capacity_block_purchase"] = True
     aws["gpu_pools"][0]["capacity"]["reservation"] = "h200-use1-block"
     return raw

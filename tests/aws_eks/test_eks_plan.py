@@ -13,7 +13,7 @@ from components.plan import names, scheduling
 from components.plan.ladder import plan_ladder
 from components.plan.nodeadm import parse_node_configs
 from components.spec import load_stack_spec
-from tests.aws_eks.conftest import capacity_block_raw, existing_vpc_raw, policy_doc, vm_raw
+from tests.aws_eks.conftest import BLOCK_ZONE, capacity_block_raw, existing_vpc_raw, policy_doc, vm_raw
 from tests.conftest import encode, raw_stack
 
 NG = "aws:eks/nodeGroup:NodeGroup"
@@ -70,7 +70,7 @@ def test_prod_ladders_cover_reserved_floor_spot_and_fallback_in_two_regions(plan
     assert clusters == {"gpuinfra-prod-us-east-1", "gpuinfra-prod-us-west-2"}
 
 
-@pytest.mark.parametrize("key,zone", [("prod", "us-east-1a"), ("block", "us-east-1a")])
+@pytest.mark.parametrize("key,zone", [("prod", "us-east-1a"), ("block", BLOCK_ZONE)])  # the configured zones
 def test_reserved_nodes_launch_only_in_the_reservation_zone(plans, key, zone):
     plan = plans[key]
     tier = "reserved" if key == "prod" else "capacity-block"

@@ -219,3 +219,25 @@ def test_stack_without_blocks_is_exit_2(tmp_path):
                                      str(_stack_with_blocks(tmp_path, []))])
     assert result.exit_code == 2
     assert _one_error_line(result) == "error: --stack prod: no aws.capacity_blocks[] entries to search for"
+
+
+def test_settled_blocks_are_not_searched_again_and_a_zone_limits_the_search(gateway, tmp_path):
+    """Issue 17 item 3: once the stack names its offering (and once bought, the offering leaves the market) a later
+    search must not propose another one; an availability_zone alone keeps only that zone's offerings."""
+    state, url = gateway
+    _blocks(state,
+            dict(id="cb-0aaa", zone="us-east-1a", fee="70000.00", start="2026-12-12T11:30:00Z",
+                 end="2026-12-14T11:30:00Z"),
+            dict(id="cb-0ddd", zone="us-east-1d", fee="80000.00", start="2026-12-13T11:30:00Z",
+                 end="2026-12-15T11:30:00Z"))
+    stack_file = _stack_with_blocks(tmp_path, [
+        {"name": "bought", **BLOCK, "offering_id": "cb-0e1e1e1e1", "availability_zone": "us-east-1c"},
+        {"name": "in-d", **BLOCK, "availability_zone": "us-east-1d"}])
+    result = run_script("capacity", ["--capacity-blocks", "--stack", "prod", "--stack-file", str(stack_file),
+                                     "--endpoint-url", url])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "aws.capacity_blocks[0] bought: offering cb-0e1e1e1e1 in us-east-1c is set in the stack; not searched" in out
+    assert "    aws.capacity_blocks[].offering_id: cb-0ddd\n    aws.capacity_blocks[].availability_zone: us-east-1d" in out
+    assert "cb-0aaa" not in out  # cheaper, but outside the entry's zone
+    assert state.calls["DescribeCapacityBlockOfferings"] == 1  # only the unsettled entry

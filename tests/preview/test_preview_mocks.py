@@ -72,16 +72,6 @@ def test_ssm_answers_public_parameters_only():
         mocks.call(MockCallArgs("aws:ssm/getParameter:getParameter", {"name": "/acme/secret"}, ""))
 
 
-def test_capacity_block_fee_is_count_times_hours_times_rate():
-    args = {"instanceType": "p5.48xlarge", "instanceCount": 2.0, "capacityDurationHours": 24.0}
-    offer, _ = GpuinfraMocks().call(MockCallArgs("aws:ec2/getCapacityBlockOffering:getCapacityBlockOffering", args, ""))
-    assert offer["upfrontFee"] == f"{2 * 24 * 31.464:.2f}"
-    assert offer["currencyCode"] == "USD" and offer["capacityBlockOfferingId"].startswith("cb-0")
-    assert offer["endDateRange"] > offer["startDateRange"]
-
-
-
-
 def test_gcp_invokes():
     mocks = GpuinfraMocks({"gcp:project": "acme", "gcp:region": "us-east4"})
     zones, _ = mocks.call(MockCallArgs("gcp:compute/getZones:getZones", {}, ""))

@@ -26,8 +26,9 @@ CASES = [
     ("dev", ["gpuinfra:serving", "vllm_version"], "latest", "gpuinfra:serving.vllm_version"),
     ("dev", ["gpuinfra:aws", "eks", "kubernetes_version"], "1.30", "gpuinfra:aws.eks.kubernetes_version: '1.30': the "
      "pinned EKS add-on versions are for 1.35"),
-    ("prod", ["gpuinfra:aws", "reservations", 0, "availability_zone"], "us-east-1e",
-     "gpuinfra:aws.reservations[0].availability_zone: 'us-east-1e' has no subnet"),
+    # a zone outside the first az_count gets a subnet (issue 17 item 9); a zone the region does not have is refused
+    ("prod", ["gpuinfra:aws", "reservations", 0, "availability_zone"], "us-east-1g",
+     "gpuinfra:aws.reservations[0].availability_zone: 'us-east-1g' is not a zone of us-east-1"),
 ]
 
 
