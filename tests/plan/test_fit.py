@@ -127,8 +127,10 @@ lens = st.sampled_from([1024, 4096, 8192, 32768])
 @settings(max_examples=150, deadline=None)
 @given(archs(), gpus_st, dtypes, st.sampled_from(["auto", "fp8"]), lens)
 def test_higher_tp_never_lowers_kv_capacity_per_replica(arch, gpu, dtype, kv, max_len):
+    # Up to the KV heads only: past them every rank replicates the K/V projections (QKVParallelLinear), which can
+    # cost a tiny model more than the weights it sheds, so vLLM can lose a block there too.
     kwargs = dict(dtype=dtype, kv_cache_dtype=kv, max_model_len=max_len, concurrency=1)
-    tokens = [fit_on_gpus(arch, gpu, 8, tp, **kwargs).kv_tokens for tp in (1, 2, 4, 8)]
+    tokens = [fit_on_gpus(arch, gpu, 8, tp, **kwargs).kv_tokens for tp in (1, 2, 4, 8) if tp <= arch.kv_heads]
     assert tokens == sorted(tokens)
 
 

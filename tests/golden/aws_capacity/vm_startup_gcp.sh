@@ -17,7 +17,7 @@ METRICS_NAMESPACE=gpuinfra/GPU
 METRIC_NAME=GPUUtilization
 DRAIN_HOOK=drain-vllm
 DRAIN_SECONDS=120
-ENGINE_ARGS=(--model /models/llama-8b/0e9e39f249a16976918f6564b8830bc894c89659 --served-model-name llama-8b --tensor-parallel-size 1 --max-model-len 8192 --gpu-memory-utilization 0.9 --max-num-seqs 48 --dtype bfloat16 --kv-cache-dtype fp8 --enable-prefix-caching)
+ENGINE_ARGS=(--model /models/llama-8b/0e9e39f249a16976918f6564b8830bc894c89659 --served-model-name llama-8b --tensor-parallel-size 1 --max-model-len 8192 --gpu-memory-utilization 0.9 --max-num-seqs 45 --dtype bfloat16 --kv-cache-dtype fp8 --enable-prefix-caching)
 # GCP: local SSDs (NVMe or SCSI), GCS copies, Secret Manager; GPU metrics come from the exporters.
 nvme_disks() {
   local d
