@@ -140,7 +140,7 @@ class VmServingFleet(pulumi.ComponentResource):
             zones={r.tier: rung_zones(a.basis, pool, r, a.region, list(available)) for r in ladder.rungs},
             image=dlvm_image, subnetwork=a.subnet_self_link, service_account_email=account.email, startup_script=script,
             autoheal_health_check=heal_check.id, initial_delay_seconds=health_check_grace_seconds(plan.weights_gib),
-            queue_target=model.autoscaling.queue_depth_target, model=model.name, provider=a.provider,
+            queue_target=plan.queue_depth_target, model=model.name, provider=a.provider,
             labels=cost_labels(spec, model=model.name),
             depends_on=[a.reservations[r] for r in {pool.capacity.reservation} if r in a.reservations]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]))

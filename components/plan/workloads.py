@@ -53,6 +53,8 @@ class WorkloadPlan:
     hf_token: bool
     cache_revisions: tuple[str, ...] = ()
     """Revisions of the model a node's weight cache keeps (active and canary); the sync prunes the others."""
+    queue_depth_target: int = 4
+    """Waiting requests per replica that add one (the plan's, derived from traffic or set in the spec)."""
 
     @property
     def fixed_replicas(self) -> bool:
@@ -122,6 +124,7 @@ def workload_plan(basis: PlanBasis, plan: ServingPlan, canary: bool = False) -> 
         startup_probe=startup_probe(plan.weights_gib, plan.load_format),
         hf_token="hf_token" in spec.secrets,
         cache_revisions=tuple(dict.fromkeys([model.revision, *([model.canary.revision] if model.canary else [])])),
+        queue_depth_target=plan.queue_depth_target,
     )
 
 
