@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from components.catalog import ModelArch, load_catalog
 from components.plan.candidates import TP_SIZES
@@ -11,6 +11,9 @@ from components.plan.fit import FitResult, fit, tp_problem
 from components.plan.ladder import LadderPlan, plan_ladder
 from components.spec import StackSpec
 from components.spec.models import ModelSpec
+
+if TYPE_CHECKING:
+    from components.plan.traffic import TrafficPlan
 
 LoadFormat = Literal["nvme-cache", "stream"]
 
@@ -42,6 +45,8 @@ class ServingPlan:
     """The sized vLLM arguments (None when the model does not fit the pool)."""
     queue_depth_target: int = DEFAULT_QUEUE_DEPTH_TARGET
     """Waiting requests per replica that add one: the spec's, else derived from traffic, else the default."""
+    traffic: "TrafficPlan | None" = None
+    """Replicas the model's traffic needs on this pool (components/plan/traffic.py); None without traffic."""
 
     @property
     def worst_fit(self) -> FitResult:

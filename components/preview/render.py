@@ -196,7 +196,23 @@ def _sizing_lines(sizing: Any) -> list[str]:
     if not rows:
         return ["no models"]
     shown = [{**row, "fits": "yes" if row.get("fits") else f"NO: {row.get('reason') or 'does not fit'}"} for row in rows]
-    return _table(shown, SIZING_COLUMNS)
+    return _table(shown, SIZING_COLUMNS) + _traffic_lines(rows)
+
+
+TRAFFIC_COLUMNS = ["model", "pool", "peak_rps", "average_rps", "availability", "replica_rps", "replica_ttft_p95_s",
+                   "replica_itl_p95_s", "replicas_peak", "replicas_average", "queue_depth_target"]
+
+
+def _traffic_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Replicas from traffic, one row per (model, pool) with a traffic section (instance types collapsed)."""
+    seen, shown = set(), []
+    for row in rows:
+        if isinstance(row.get("traffic"), dict) and (row["model"], row["pool"]) not in seen:
+            seen.add((row["model"], row["pool"]))
+            shown.append({"model": row["model"], "pool": row["pool"], **row["traffic"],
+                          "queue_depth_target": row.get("queue_depth_target")})
+    return ["", "Replicas from traffic (per pool; replica_* = one replica at its capacity within the objectives)",
+            *_table(shown, TRAFFIC_COLUMNS)] if shown else []
 
 
 def _policy_lines(violations: list[dict[str, Any]]) -> list[str]:
