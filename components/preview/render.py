@@ -185,6 +185,11 @@ def _cost_lines(cost: dict[str, Any] | None) -> list[str]:
         lines.append(f"total {period}: best {_money(best)}  expected {_money(expected)}  worst {_money(worst)}")
     as_of = cost.get("catalog_as_of") or cost.get("as_of")
     lines.append(f"catalog as of {as_of or 'unknown'}")
+    for row in cost.get("usd_per_mtok") or []:
+        lines.append(f"$/Mtok at planned traffic, {row.get('model')}: {_money(row.get('usd_per_mtok'))} (input + output; "
+                     f"input {_money(row.get('usd_per_mtok_input'))}, output {_money(row.get('usd_per_mtok_output'))}; "
+                     f"expected GPU cost {_money(row.get('monthly_usd'))}/month over {row.get('requests_per_month'):,} "
+                     "requests)")
     return lines
 
 
