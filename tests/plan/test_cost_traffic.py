@@ -70,3 +70,17 @@ def test_policy_gate_reads_the_planned_figure():
     assert figure > 2.0
     found = [v for v in evaluate(plan.basis.spec, [], report) if v["policy"] == "usd-per-mtok"]
     assert found and found[0]["level"] == "advisory" and f"${figure:.3f}/Mtok" in found[0]["message"]
+
+
+def test_budget_expected_judges_the_plans_traffic_following_total():
+    from components.plan.report import build_report
+    from policies.rules import evaluate
+    from policies.rules.cost import check_expected
+    plan = plan_of(_raw(BASE))
+    report = build_report(plan)
+    # The rule takes the plan's total when given one, else prices the resources at maximum scale.
+    limit = {"budget_usd": 100.0, "expected_ratio": 1.0}
+    assert not list(check_expected([], {**limit, "planned_expected_monthly": 99.0}))
+    assert list(check_expected([], {**limit, "planned_expected_monthly": 101.0}))
+    violations = evaluate(plan.basis.spec, [], report)
+    assert not [v for v in violations if v["policy"] == "budget-expected"]  # prod's expected fits its ratio
