@@ -58,7 +58,8 @@ def _rung_items(basis: PlanBasis, ladder: LadderPlan) -> list[CostItem]:
         vm_fleet = (ladder.cloud, mode) == ("aws", "vm") and rung.tier not in ("reserved", "capacity-block")
         resource = names.fleet_name(ladder.pool) if vm_fleet else names.rung_name(ladder.pool, rung.tier)
         items.append(CostItem(resource, _RUNG_TYPES[(ladder.cloud, mode)], rung.instance_types[0], ladder.region,
-                              rung.min_nodes, n, rung.purchase, Hourly(node.best * mean, node.expected * mean, node.worst * n)))
+                              rung.min_nodes, n, rung.purchase, Hourly(node.best * mean, node.expected * mean, node.worst * n),
+                              unit_hourly=node))
     return items
 
 
@@ -118,7 +119,8 @@ class CostPlan:
         return {
             "hourly": r(self.hourly), "monthly": {k: round(v, 2) for k, v in asdict(self.monthly).items()},
             "catalog_as_of": self.catalog_as_of,
-            "items": [{**{k: v for k, v in asdict(i).items() if k != "hourly"}, "hourly": r(i.hourly)} for i in self.items],
+            "items": [{**{k: v for k, v in asdict(i).items() if k not in ("hourly", "unit_hourly")}, "hourly": r(i.hourly)}
+                      for i in self.items],
             "usd_per_mtok": [u.to_json() for u in self.per_mtok],
         }
 

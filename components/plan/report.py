@@ -6,7 +6,7 @@ import datetime as dt
 from components.catalog import load_catalog
 from components.plan.routing import routing_rows
 from components.plan.stack import StackPlan
-from components.plan.traffic import traffic_warnings
+from components.plan.traffic_checks import traffic_warnings
 from components.spec import StackSpec
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from components.plan.engine_args import MAX_NUM_SEQS_CAP
 from components.plan.performance import Load, replica_model
-from components.plan.sizing import ServingPlan, model_arch
+from components.plan.sizing import DEFAULT_QUEUE_DEPTH_TARGET, ServingPlan, model_arch
 from components.spec import StackSpec
 from components.spec.errors import ConfigError, key_path
 from components.spec.models import ModelSpec
@@ -61,6 +61,8 @@ def zones_of(spec: StackSpec, pool_name: str) -> int:
 
 def with_margin(need: float, availability: str, zones: int) -> int:
     """Replicas for ``need`` replicas of load that survive the loss of one zone when ``availability`` is zone."""
+    if need <= 0:
+        return 0  # no traffic in that hour: the floor (replicas.min) is all that runs
     n = max(1, math.ceil(need - 1e-9))
     if availability != "zone":
         return n
@@ -117,7 +119,7 @@ def queue_target(model: ModelSpec, load: Load, input_p95_prefill_s: float) -> in
     """Waiting requests one replica drains within the TTFT objective at its capacity rate."""
     ttft = model.traffic.objectives.ttft_p95_seconds
     if ttft is None:
-        return 4
+        return DEFAULT_QUEUE_DEPTH_TARGET
     slack = max(0.0, ttft - input_p95_prefill_s - load.itl_s)
     return max(1, min(10000, math.floor(load.requests_per_second * slack)))
 
@@ -166,51 +168,3 @@ def plan_traffic(spec: StackSpec, plans: list[ServingPlan]) -> list[ServingPlan]
                 out[i] = _plan_pool(spec, model, plan, index, shares[plan.pool])
     return out
 
-
-def _pool_key(spec: StackSpec, pool_name: str) -> tuple:
-    cloud, _ = spec.pool(pool_name)
-    section = spec.aws if cloud == "aws" else spec.gcp
-    index = next(i for i, p in enumerate(section.gpu_pools) if p.name == pool_name)
-    return (cloud, "gpu_pools", index, "capacity")
-
-
-def _objectives(model: ModelSpec) -> str:
-    o = model.traffic.objectives
-    parts = [f"TTFT p95 {o.ttft_p95_seconds:g} s" if o.ttft_p95_seconds else "",
-             f"ITL p95 {o.itl_seconds:g} s" if o.itl_seconds else ""]
-    return " and ".join(p for p in parts if p) or "the KV cache and --max-num-seqs"
-
-
-def check_traffic_replicas(spec: StackSpec, plans: tuple[ServingPlan, ...], canary: dict[str, int]) -> None:
-    """Mandatory: each pool's replica maximum (``replicas.max``, and what its ladder hosts beside the canary)
-    serves the pool's peak within the objectives.
-
-    Raises:
-        ConfigError: naming ``models[i].replicas.max`` or the pool's ``capacity``, whichever is the bound.
-    """
-    for index, model in enumerate(spec.models):
-        for plan in (p for p in plans if p.model == model.name and p.traffic is not None):
-            t, hosted = plan.traffic, plan.max_replicas - canary.get(model.name, 0)
-            allowed = min(model.replicas.max, hosted)
-            if t.replicas_peak <= allowed:
-                continue
-            key = ("models", index, "replicas", "max") if model.replicas.max <= hosted else _pool_key(spec, plan.pool)
-            what = f"replicas.max {model.replicas.max}" if model.replicas.max <= hosted else \
-                f"the ladder's {hosted} replicas"
-            raise ConfigError(key_path(key), (
-                f"{what} cannot serve the peak {t.peak_rps:.2f} req/s of {model.name} on pool {plan.pool!r} within "
-                f"{_objectives(model)}: it needs {t.replicas_peak} replicas ({t.replica.requests_per_second:.2f} "
-                f"req/s each, availability {t.availability}); allowed: at least {t.replicas_peak}"))
-
-
-def traffic_warnings(spec: StackSpec, plans: tuple[ServingPlan, ...]) -> list[str]:
-    """Advisory: a replica floor far above what the average traffic needs (idle GPUs billed around the clock)."""
-    out = []
-    for model in spec.models:
-        for plan in (p for p in plans if p.model == model.name and p.traffic is not None):
-            need = plan.traffic.replicas_average
-            if model.replicas.min >= 2 * need and model.replicas.min > need + 1:
-                out.append(f"{model.name} on {plan.pool}: replicas.min {model.replicas.min} is far above the "
-                           f"{need} replicas the average {plan.traffic.average_rps:.2f} req/s needs; lower it to "
-                           f"{need} unless the floor is for cold starts")
-    return out

@@ -1,7 +1,7 @@
 """Traffic a model serves and the objectives it must meet (optional: without them replicas stay hand-set)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -72,8 +72,8 @@ class TrafficSpec(Spec):
     """Completion tokens per request."""
     peak_to_average: float | None = Field(default=None, ge=1, le=100)
     """Peak rate / average rate (1 to 100); default 2 without ``daily_profile``; not with ``daily_profile``."""
-    daily_profile: list[float] | None = Field(default=None, min_length=24, max_length=24)
-    """24 hourly weights (UTC hours 0-23, any positive scale) of the daily traffic shape; the peak-to-average
+    daily_profile: list[Annotated[float, Field(ge=0, le=1e6)]] | None = Field(default=None, min_length=24, max_length=24)
+    """24 hourly weights (UTC hours 0-23, 0 to 1e6 each, any scale) of the daily traffic shape; the peak-to-average
     ratio is max / mean; cost counts burst replicas only for the hours that need them."""
     objectives: ObjectivesSpec = ObjectivesSpec()
     """Latency and availability objectives."""
