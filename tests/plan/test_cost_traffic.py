@@ -1,6 +1,7 @@
 """Cost that follows traffic and $/Mtok at planned traffic (issue 20 item 4)."""
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -32,8 +33,15 @@ def test_burst_is_counted_for_the_hours_the_profile_needs_it():
     assert item.hourly.worst == pytest.approx(price.worst * spot.max_nodes)  # the guardrail: max, on-demand, 24/7
 
 
+def _no_traffic(stack):
+    raw = copy.deepcopy(raw_stack(stack))
+    for m in raw["gpuinfra:models"]:
+        m.pop("traffic", None)
+    return raw
+
+
 def test_without_traffic_the_burst_counts_its_maximum():
-    plan = plan_of(raw_stack("prod"))
+    plan = plan_of(_no_traffic("prod"))
     spot = plan.ladders["h200-use1"].rung("spot")
     price = node_hourly("aws", "us-east-1", "spot", spot.instance_types, plan.basis.spec.budget.spot_availability)
     assert _item(plan, "h200-use1-spot").hourly.expected == pytest.approx(price.expected * spot.max_nodes)

@@ -55,7 +55,10 @@ def test_replicas_follow_traffic_and_objectives():
 
 def test_the_batch_at_the_objective_becomes_max_num_seqs():
     plan = _serving(_raw(), "h100-gke")
-    before = _serving(copy.deepcopy(raw_stack("prod")), "h100-gke")
+    before_raw = copy.deepcopy(raw_stack("prod"))
+    for m in before_raw["gpuinfra:models"]:
+        m.pop("traffic", None)
+    before = _serving(before_raw, "h100-gke")
     assert plan.engine_args.max_num_seqs == math.floor(plan.traffic.replica.batch)
     assert plan.engine_args.max_num_seqs > before.engine_args.max_num_seqs  # full-length worst case was the cap
 
