@@ -56,6 +56,8 @@ class PlanDiff:
     items_changed: tuple[Change, ...] = ()
     new_violations: tuple[dict, ...] = ()
     resolved_violations: tuple[dict, ...] = ()
+    per_mtok_before: tuple[dict, ...] = ()
+    per_mtok_after: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def diff_plans(before: Optional[dict], after: Optional[dict]) -> PlanDiff:
         items_changed=i_changed,
         new_violations=tuple(v for k, v in v_new.items() if k not in v_old),
         resolved_violations=tuple(v for k, v in v_old.items() if k not in v_new),
+        per_mtok_before=tuple((old.get("cost") or {}).get("usd_per_mtok") or ()),
+        per_mtok_after=tuple((new.get("cost") or {}).get("usd_per_mtok") or ()),
     )
 
 
@@ -186,6 +190,24 @@ def _item_line(sign: str, item: dict) -> str:
             f"{item.get('region')}, {item.get('purchase')}, {nodes} node{'' if high == 1 else 's'}): worst {_usd(worst)}/month")
 
 
+def _per_mtok_lines(d: StackDiff) -> list[str]:
+    """$/Mtok at each model's planned traffic, base → head, when it changed (the plan's figures,
+    components/plan/unit_cost.py)."""
+    old = {r.get("model"): r for r in d.diff.per_mtok_before}
+    new = {r.get("model"): r for r in d.diff.per_mtok_after}
+    if old == new:
+        return []
+    lines = []
+    for model in [*new, *(m for m in old if m not in new)]:
+        a, b = old.get(model) or {}, new.get(model) or {}
+
+        def fig(row: dict, key: str = "usd_per_mtok") -> str:
+            return "—" if row.get(key) is None else f"${row[key]:,.3f}"
+        split = f" (input {fig(b, 'usd_per_mtok_input')}, output {fig(b, 'usd_per_mtok_output')})" if b else ""
+        lines.append(f"- `{model}`: {fig(a)} → {fig(b)}{split}")
+    return ["**$/Mtok at planned traffic** (input + output tokens, expected GPU cost)", "", *lines, ""] if lines else []
+
+
 def _failure_lines(label: str, run: Optional[PlanRun]) -> list[str]:
     if not _failed(run):
         return []
@@ -224,7 +246,8 @@ def _section(d: StackDiff, base_ref: str) -> list[str]:
         return [f"#### `{d.stack}`", "", *body, ""]
     items = [_item_line("➕", i) for i in x.items_added] + [_item_line("➖", i) for i in x.items_removed]
     items += [f"- ✏️ `{c.key[1]}` ({c.key[0]}): {', '.join(c.fields)}" for c in x.items_changed]
-    body += _violation_lines(d) + (["**Cost items**", "", *_capped(items), ""] if items else []) + _resource_lines(d)
+    body += _violation_lines(d) + _per_mtok_lines(d) + (["**Cost items**", "", *_capped(items), ""] if items else [])
+    body += _resource_lines(d)
     return [f"#### `{d.stack}`", "", *(body or ["No changes."]), ""]
 
 

@@ -3,6 +3,11 @@
 Usage (from the repo root):
     python scripts/size.py --model meta-llama/Llama-3.1-70B-Instruct --dtype fp8 --concurrency 16
     python scripts/size.py --model Qwen/Qwen2.5-7B-Instruct --cloud gcp --region us-central1 --json
+    python scripts/size.py --model meta-llama/Llama-3.3-70B-Instruct --dtype fp8 --requests-per-day 500000 \
+        --input-tokens 1000 --output-tokens 300 --ttft-p95 3 --itl-p95 0.05 --region us-east-1
+
+With traffic options (--requests-per-day or --peak-rps) candidates are ranked by monthly cost at that traffic
+(peak replicas from the performance model, around the clock) with replicas, nodes and $/Mtok (input + output).
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import typer  # noqa: E402
 
 from components.catalog import CLOUDS, PRICE_MAX_AGE_DAYS, Catalog, close_matches, load_catalog  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
 from components.plan.candidates import Candidate, candidates  # noqa: E402
+from components.plan.candidates_traffic import TrafficCandidate, at_traffic  # noqa: E402
+from components.spec.traffic import TrafficSpec  # noqa: E402
 from components.plan.fit import BYTES_PER_PARAM, KV_BYTES  # noqa: E402
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -63,6 +72,41 @@ def _row(c: Candidate) -> dict:
     }
 
 
+def _traffic(requests_per_day, peak_rps, input_tokens, input_p95, output_tokens, output_p95, peak_to_average,
+             ttft_p95, itl_p95, availability) -> TrafficSpec | None:
+    if requests_per_day is None and peak_rps is None:
+        return None
+    try:
+        return TrafficSpec(
+            requests_per_day=requests_per_day, peak_requests_per_second=peak_rps, peak_to_average=peak_to_average,
+            input_tokens={"mean": input_tokens, "p95": input_p95}, output_tokens={"mean": output_tokens, "p95": output_p95},
+            objectives={"ttft_p95_seconds": ttft_p95, "itl_p95_seconds": itl_p95, "availability": availability})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "traffic"
+        typer.echo(f"traffic {where}: {first['msg']} (got {first.get('input')!r})", err=True)
+        raise typer.Exit(2)
+
+
+def _traffic_row(r: TrafficCandidate) -> dict:
+    return {**_row(r.candidate), "replica_rps": None if r.replica_rps is None else round(r.replica_rps, 3),
+            "replicas_peak": r.replicas_peak, "nodes": r.nodes,
+            "monthly_usd": None if r.monthly_usd is None else round(r.monthly_usd, 2),
+            "usd_per_mtok": None if r.usd_per_mtok is None else round(r.usd_per_mtok, 4),
+            "traffic_reason": r.reason}
+
+
+def _traffic_table(rows: list[dict]) -> str:
+    head = ["cloud", "region", "instance", "gpu", "tp", "req/s per replica", "replicas", "nodes", "$/month",
+            "$/Mtok", "note"]
+    body = [[r["cloud"], r["region"] or "-", r["instance_type"], r["gpu"], str(r["tp"]),
+             "-" if r["replica_rps"] is None else f"{r['replica_rps']:.2f}", str(r["replicas_peak"] or "-"),
+             str(r["nodes"] or "-"), "-" if r["monthly_usd"] is None else f"{r['monthly_usd']:,.0f}",
+             "-" if r["usd_per_mtok"] is None else f"{r['usd_per_mtok']:.3f}", r["traffic_reason"]] for r in rows]
+    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [head, *body])
+
+
 def _table(rows: list[dict]) -> str:
     head = ["cloud", "region", "instance", "gpu", "gpus", "tp", "repl", "weights/GPU", "KV tokens", "max conc",
             "$/h", "$/Mtok", "fit"]
@@ -88,6 +132,16 @@ def main(
     region: Optional[str] = typer.Option(None, help="Price in this region (default: cheapest region per type)."),
     instance_type: Optional[str] = typer.Option(None, help="Only this instance/machine type."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of rows instead of a table."),
+    requests_per_day: Optional[float] = typer.Option(None, help="Traffic: requests per day (ranks by cost at it)."),
+    peak_rps: Optional[float] = typer.Option(None, help="Traffic: peak requests per second."),
+    input_tokens: int = typer.Option(1000, help="Traffic: mean prompt tokens per request."),
+    input_p95: Optional[int] = typer.Option(None, help="Traffic: p95 prompt tokens (default: the mean)."),
+    output_tokens: int = typer.Option(300, help="Traffic: mean completion tokens per request."),
+    output_p95: Optional[int] = typer.Option(None, help="Traffic: p95 completion tokens (default: the mean)."),
+    peak_to_average: Optional[float] = typer.Option(None, help="Traffic: peak / average rate (default 2)."),
+    ttft_p95: Optional[float] = typer.Option(None, help="Objective: TTFT p95, seconds."),
+    itl_p95: Optional[float] = typer.Option(None, help="Objective: inter-token latency p95, seconds."),
+    availability: str = typer.Option("none", help="Objective: none or zone (3 zones assumed)."),
 ) -> None:
     """Lists every (instance type, TP) candidate, cheapest feasible first."""
     catalog = load_catalog()
@@ -98,6 +152,20 @@ def main(
                        instance_types=[instance_type] if instance_type else None, dtype=dtype,
                        kv_cache_dtype=kv_cache_dtype, max_model_len=max_model_len, concurrency=concurrency,
                        gpu_memory_utilization=gpu_memory_utilization)
+    traffic = _traffic(requests_per_day, peak_rps, input_tokens, input_p95, output_tokens, output_p95,
+                       peak_to_average, ttft_p95, itl_p95, availability)
+    if traffic is not None:
+        ranked = [_traffic_row(r) for r in at_traffic(catalog.model(model), found, traffic)]
+        if as_json:
+            typer.echo(json.dumps(ranked, indent=2))
+            return
+        typer.echo(f"{model} at {traffic.average_rps:.2f} req/s average, {traffic.peak_rps:.2f} peak, "
+                   f"{input_tokens}/{output_tokens} tokens, TTFT p95 {ttft_p95 or '-'} s, ITL p95 {itl_p95 or '-'} s, "
+                   f"availability {availability}")
+        typer.echo(_traffic_table(ranked))
+        typer.echo("$/month: on-demand nodes for the peak replicas around the clock; $/Mtok: that / (input + output) "
+                   "tokens per month at the average rate.")
+        return
     rows = [_row(c) for c in found]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

@@ -170,7 +170,7 @@ class VmServingFleet(pulumi.ComponentResource):
             zones=zones, image=dlvm_image, subnetwork=a.subnet_self_link, service_account_email=account.email,
             startup_script=script, autoheal_health_check=heal_check.id, initial_delay_seconds=delay,
             scaling={r.tier: queue_scaling(ladder, r, model.name, a.metrics_groups[pool.name],
-                                           model.autoscaling.queue_depth_target) for r in ladder.rungs if r.autoscaled},
+                                           plan.queue_depth_target) for r in ladder.rungs if r.autoscaled},
             provider=a.provider,
             rollouts={r.tier: mig_rollout(r, len(zones[r.tier]), a.reservation_headroom.get(r.reservation or "", 0),
                                           min(delay, GCE_MAX_AUTOHEAL_DELAY_SECONDS)) for r in ladder.rungs},

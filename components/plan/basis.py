@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from components.plan.ladder import LadderPlan, plan_ladders
 from components.plan.sizing import ServingPlan, plan_serving
+from components.plan.traffic import plan_traffic
 from components.spec import StackSpec
 from components.spec.models import ModelSpec
 
@@ -46,6 +47,10 @@ class PlanBasis:
 
 
 def plan_basis(spec: StackSpec) -> PlanBasis:
-    """Plan every ladder once, then size every (model, pool) against those ladders."""
+    """Plan every ladder once, size every (model, pool) against those ladders, then the replicas traffic needs.
+
+    Raises:
+        ConfigError: an objective no replica can meet (components/plan/traffic.py).
+    """
     ladders = {ladder.pool: ladder for ladder in plan_ladders(spec)}
-    return PlanBasis(spec=spec, ladders=ladders, serving=tuple(plan_serving(spec, ladders)))
+    return PlanBasis(spec=spec, ladders=ladders, serving=tuple(plan_traffic(spec, plan_serving(spec, ladders))))

@@ -9,6 +9,7 @@ from components.plan.bootstrap import (BOOT_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECO
                                        health_check_grace_seconds)
 from components.plan.gcp_shapes import consumers, gcp_version, gke_channel_minors, gke_channel_offers, node_shape
 from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
+from components.plan.traffic_checks import check_traffic_replicas
 from components.plan.workloads import canary_replicas
 from components.spec import StackSpec
 from components.spec.errors import ConfigError, close_matches, key_path
@@ -240,3 +241,4 @@ def check_plan(basis: PlanBasis) -> None:
     check_replica_capacity(basis)
     check_routing(basis.spec)
     check_canary_routing(basis.spec)
+    check_traffic_replicas(basis.spec, basis.serving, {m.name: canary_replicas(m) for m in basis.spec.models})

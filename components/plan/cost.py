@@ -12,6 +12,7 @@ from components.plan.pricing import (  # noqa: F401  (Hourly and the constants a
 )
 from components.plan.cost_items import CostItem, platform_items, storage_items
 from components.plan.storage import billed_local_ssd, local_ssd_count
+from components.plan.unit_cost import UnitCost, burst_nodes, unit_costs
 from components.spec import StackSpec
 
 
@@ -49,11 +50,16 @@ def _rung_items(basis: PlanBasis, ladder: LadderPlan) -> list[CostItem]:
             continue  # priced in the spot rung's worst case (same maximum, on-demand price)
         node = _node_hourly(spec, ladder, rung) + Hourly.flat(_ssd_hourly(basis, ladder, rung.instance_types[0]))
         n = rung.max_nodes
+        # With traffic the burst counts the nodes the traffic needs, hour by hour (components/plan/unit_cost.py);
+        # worst stays the maximum at on-demand around the clock.
+        used = burst_nodes(basis, ladder.pool, ladder.floor, n) if rung.tier == "spot" else None
+        mean = n if used is None else used
         # AWS VM mode: one mixed group per pool, except a reserved floor (own group in the reservation's AZ).
         vm_fleet = (ladder.cloud, mode) == ("aws", "vm") and rung.tier not in ("reserved", "capacity-block")
         resource = names.fleet_name(ladder.pool) if vm_fleet else names.rung_name(ladder.pool, rung.tier)
         items.append(CostItem(resource, _RUNG_TYPES[(ladder.cloud, mode)], rung.instance_types[0], ladder.region,
-                              rung.min_nodes, n, rung.purchase, Hourly(node.best * n, node.expected * n, node.worst * n)))
+                              rung.min_nodes, n, rung.purchase, Hourly(node.best * mean, node.expected * mean, node.worst * n),
+                              unit_hourly=node))
     return items
 
 
@@ -90,6 +96,8 @@ class CostPlan:
 
     items: tuple[CostItem, ...]
     catalog_as_of: str
+    per_mtok: tuple[UnitCost, ...] = ()
+    """$ per million tokens of each model with traffic, at its planned traffic (expected cost)."""
 
     @property
     def hourly(self) -> Hourly:
@@ -111,16 +119,22 @@ class CostPlan:
         return {
             "hourly": r(self.hourly), "monthly": {k: round(v, 2) for k, v in asdict(self.monthly).items()},
             "catalog_as_of": self.catalog_as_of,
-            "items": [{**{k: v for k, v in asdict(i).items() if k != "hourly"}, "hourly": r(i.hourly)} for i in self.items],
+            "items": [{**{k: v for k, v in asdict(i).items() if k not in ("hourly", "unit_hourly")}, "hourly": r(i.hourly)}
+                      for i in self.items],
+            "usd_per_mtok": [u.to_json() for u in self.per_mtok],
         }
 
 
 def estimate_cost(basis: PlanBasis) -> CostPlan:
     """Price every capacity-bearing resource of the stack from the catalog (the ladders and sizing of ``basis``)."""
     items: list[CostItem] = []
+    pool_monthly: dict[str, float] = {}
     for ladder in basis.ladders.values():
-        items.extend(_rung_items(basis, ladder))
+        rungs = _rung_items(basis, ladder)
+        pool_monthly[ladder.pool] = sum(i.hourly.expected for i in rungs) * HOURS_PER_MONTH
+        items.extend(rungs)
     items.extend(_reservation_items(basis.spec))
     items.extend(platform_items(basis.spec))
     items.extend(storage_items(basis))
-    return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat())
+    return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat(),
+                    per_mtok=unit_costs(basis, pool_monthly))

@@ -23,6 +23,8 @@ class CostItem:
     count_max: int
     purchase: str
     hourly: Hourly
+    unit_hourly: Hourly | None = None
+    """One node's price (GPU rungs); ``hourly`` is not always count x unit: with traffic the burst follows it."""
 
 
 

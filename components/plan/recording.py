@@ -8,6 +8,7 @@ from components.catalog.versions import vllm_version
 from components.plan import names
 from components.plan.basis import PlanBasis
 from components.plan.cost import CostPlan
+from components.plan.pricing import Hourly
 from components.spec import StackSpec
 
 #: Rule groups are evaluated every minute: GPU-hours are counted as samples / 60.
@@ -46,8 +47,10 @@ def _node_prices(basis: PlanBasis, cost: CostPlan) -> tuple[tuple[str, str, floa
             wanted = {names.rung_name(ladder.pool, "spot" if rung.tier == "on-demand-fallback" else rung.tier),
                       names.fleet_name(ladder.pool)}
             item = next(i for i in items if i.resource in wanted and i.purchase == purchase)
-            total = item.hourly.worst if rung.tier == "on-demand-fallback" else item.hourly.best
-            out.append((ladder.pool, rung.tier, round(total / max(item.count_max, 1), 4)))
+            # One node's price: with traffic the item's total counts the burst's mean nodes, not its maximum.
+            unit = item.unit_hourly or Hourly(*(v / max(item.count_max, 1) for v in
+                                                (item.hourly.best, item.hourly.expected, item.hourly.worst)))
+            out.append((ladder.pool, rung.tier, round(unit.worst if rung.tier == "on-demand-fallback" else unit.best, 4)))
     return tuple(out)
 
 

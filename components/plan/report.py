@@ -8,6 +8,7 @@ from components.plan.compute_class import priority_rows
 from components.plan.aws_reservations import plan_reservations
 from components.plan.routing import routing_rows
 from components.plan.stack import StackPlan
+from components.plan.traffic_checks import traffic_warnings
 from components.spec import StackSpec
 
 
@@ -25,8 +26,22 @@ def sizing_rows(stack: StackPlan) -> list[dict]:
                 "max_model_len": result.max_model_len, "fits": result.fits, "reason": result.reason,
                 "max_replicas": plan.max_replicas, "load_format": plan.load_format,
                 "engine_args": plan.engine_args.argv() if plan.engine_args else [],
+                "queue_depth_target": plan.queue_depth_target, "traffic": traffic_row(plan),
             })
     return rows
+
+
+def traffic_row(plan) -> dict | None:
+    """The pool's share of its model's traffic and the replicas it needs (None without traffic)."""
+    t = plan.traffic
+    if t is None:
+        return None
+    return {"peak_rps": round(t.peak_rps, 3), "average_rps": round(t.average_rps, 3), "share": round(t.share, 4),
+            "failover_share": round(t.failover_share, 4), "availability": t.availability,
+            "replica_rps": round(t.replica.requests_per_second, 3), "replica_batch": round(t.replica.batch, 1),
+            "replica_ttft_p95_s": round(t.replica.ttft_s, 3), "replica_itl_p95_s": round(t.replica.itl_s, 4),
+            "replicas_peak": t.replicas_peak, "replicas_average": t.replicas_average,
+            "hourly_replicas": list(t.hourly_replicas) if t.hourly_replicas else None}
 
 
 def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
@@ -48,7 +63,7 @@ def build_report(stack: StackPlan) -> dict:
     return {
         "cost": stack.cost.to_json(),
         "sizing": sizing_rows(stack),
-        "warnings": warnings(spec),
+        "warnings": warnings(spec) + traffic_warnings(spec, stack.serving),
         "routing": routing_rows(spec, stack.routes),
         "priorities": priority_rows(list(stack.ladders.values())),
     }

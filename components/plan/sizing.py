@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from components.catalog import ModelArch, load_catalog
 from components.plan.candidates import TP_SIZES
@@ -12,11 +12,16 @@ from components.plan.ladder import LadderPlan, plan_ladder
 from components.spec import StackSpec
 from components.spec.models import ModelSpec
 
+if TYPE_CHECKING:
+    from components.plan.traffic import TrafficPlan
+
 LoadFormat = Literal["nvme-cache", "stream"]
 
 #: Models whose weights exceed this stream slowly enough that a node-local NVMe copy pays off
 #: (a restart reloads from local disk at several GB/s instead of the bucket).
 NVME_CACHE_ABOVE_GIB = 40.0
+#: Queue-depth target without traffic to derive one from (the spec's default before issue 20).
+DEFAULT_QUEUE_DEPTH_TARGET = 4
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,10 @@ class ServingPlan:
     weights_gib: float
     engine_args: EngineArgs | None
     """The sized vLLM arguments (None when the model does not fit the pool)."""
+    queue_depth_target: int = DEFAULT_QUEUE_DEPTH_TARGET
+    """Waiting requests per replica that add one: the spec's, else derived from traffic, else the default."""
+    traffic: "TrafficPlan | None" = None
+    """Replicas the model's traffic needs on this pool (components/plan/traffic.py); None without traffic."""
 
     @property
     def worst_fit(self) -> FitResult:
@@ -107,6 +116,7 @@ def plan_model_on_pool(spec: StackSpec, model: ModelSpec, pool_name: str, ladder
         fits=failing is None, reason=reason, fits_by_type=tuple(results), replicas_per_node=per_node,
         max_replicas=ladder.max_nodes * per_node,
         load_format=_load_format(model, weights_gib), weights_gib=weights_gib, engine_args=args,
+        queue_depth_target=model.autoscaling.queue_depth_target or DEFAULT_QUEUE_DEPTH_TARGET,
     )
 
 

@@ -28,8 +28,8 @@ class VmScalingPlan:
         min_nodes: The group's floor (the on-demand rung): scaling never goes below it.
         max_nodes: The floor plus the spot burst's maximum.
         namespace / metric_name / dimensions / statistic: The CloudWatch metric the policy tracks.
-        target_value: Waiting requests per VM the policy holds (``models[].autoscaling.queue_depth_target`` of
-            the pool's model: one vLLM server per VM, so per replica = per VM).
+        target_value: Waiting requests per VM the policy holds: the serving plan's ``queue_depth_target`` (from
+            traffic, else ``models[].autoscaling.queue_depth_target``) of the pool's model; one vLLM server per VM.
         waiting_metric: vLLM's waiting-request gauge the VMs sum and publish (name in the deployed release).
     """
 
@@ -75,5 +75,5 @@ def plan_vm_scaling(basis: PlanBasis) -> dict[str, VmScalingPlan]:
         out[pool.name] = VmScalingPlan(
             pool=pool.name, group=names.fleet_name(pool.name), min_nodes=low, max_nodes=high, namespace=METRICS_NAMESPACE,
             metric_name=QUEUE_METRIC_NAME, dimensions=((QUEUE_DIMENSION, pool.name),), statistic=QUEUE_STATISTIC,
-            target_value=float(model.autoscaling.queue_depth_target), waiting_metric=waiting)
+            target_value=float(basis.serving_plan(model.name, pool.name).queue_depth_target), waiting_metric=waiting)
     return out

@@ -56,6 +56,8 @@ class WorkloadPlan:
     """Revisions of the model a node's weight cache keeps (active and canary); the sync prunes the others."""
     compute_class: str | None = None
     """GKE: the pool's custom ComputeClass the pods select (``compute_class.compute_class_name``); None on EKS."""
+    queue_depth_target: int = 4
+    """Waiting requests per replica that add one (the plan's, derived from traffic or set in the spec)."""
 
     @property
     def fixed_replicas(self) -> bool:
@@ -126,6 +128,7 @@ def workload_plan(basis: PlanBasis, plan: ServingPlan, canary: bool = False) -> 
         hf_token="hf_token" in spec.secrets,
         cache_revisions=tuple(dict.fromkeys([model.revision, *([model.canary.revision] if model.canary else [])])),
         compute_class=compute_class_name(plan.pool) if cloud == "gcp" else None,
+        queue_depth_target=plan.queue_depth_target,
     )
 
 

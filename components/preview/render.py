@@ -188,6 +188,11 @@ def _cost_lines(cost: dict[str, Any] | None) -> list[str]:
         lines.append(f"total {period}: best {_money(best)}  expected {_money(expected)}  worst {_money(worst)}")
     as_of = cost.get("catalog_as_of") or cost.get("as_of")
     lines.append(f"catalog as of {as_of or 'unknown'}")
+    for row in cost.get("usd_per_mtok") or []:
+        lines.append(f"$/Mtok at planned traffic, {row.get('model')}: {_money(row.get('usd_per_mtok'))} (input + output; "
+                     f"input {_money(row.get('usd_per_mtok_input'))}, output {_money(row.get('usd_per_mtok_output'))}; "
+                     f"expected GPU cost {_money(row.get('monthly_usd'))}/month over {row.get('requests_per_month'):,} "
+                     "requests)")
     return lines
 
 
@@ -199,7 +204,23 @@ def _sizing_lines(sizing: Any) -> list[str]:
     if not rows:
         return ["no models"]
     shown = [{**row, "fits": "yes" if row.get("fits") else f"NO: {row.get('reason') or 'does not fit'}"} for row in rows]
-    return _table(shown, SIZING_COLUMNS)
+    return _table(shown, SIZING_COLUMNS) + _traffic_lines(rows)
+
+
+TRAFFIC_COLUMNS = ["model", "pool", "peak_rps", "average_rps", "availability", "replica_rps", "replica_ttft_p95_s",
+                   "replica_itl_p95_s", "replicas_peak", "replicas_average", "queue_depth_target"]
+
+
+def _traffic_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Replicas from traffic, one row per (model, pool) with a traffic section (instance types collapsed)."""
+    seen, shown = set(), []
+    for row in rows:
+        if isinstance(row.get("traffic"), dict) and (row["model"], row["pool"]) not in seen:
+            seen.add((row["model"], row["pool"]))
+            shown.append({"model": row["model"], "pool": row["pool"], **row["traffic"],
+                          "queue_depth_target": row.get("queue_depth_target")})
+    return ["", "Replicas from traffic (per pool; replica_* = one replica at its capacity within the objectives)",
+            *_table(shown, TRAFFIC_COLUMNS)] if shown else []
 
 
 def _policy_lines(violations: list[dict[str, Any]]) -> list[str]:

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from components.spec import values as v
 from components.spec.base import KvCacheDType, Name, Replicas, Spec, Tokens, WeightDType
 from components.spec.schedule import Cron, TimeZone
+from components.spec.traffic import TrafficSpec
 from components.spec.values import Revision
 
 FLOATING_REVISIONS = frozenset({"main", "master", "latest", "head"})
@@ -86,8 +87,9 @@ class PeakWindowSpec(Spec):
 class AutoscalingSpec(Spec):
     """Queue-depth autoscaling of one model (KEDA, or an HPA when KEDA is disabled)."""
 
-    queue_depth_target: int = Field(default=4, ge=1, le=10000)
-    """Waiting requests per replica (vllm:num_requests_waiting) that trigger one more replica."""
+    queue_depth_target: int | None = Field(default=None, ge=1, le=10000)
+    """Waiting requests per replica (vllm:num_requests_waiting) that trigger one more replica; default: with
+    ``traffic``, the queue one replica drains within the TTFT objective (performance model), else 4."""
     scale_down_stabilization_seconds: int = Field(default=900, ge=1, le=3600)
     """Minimum time before removing replicas (cold starts take minutes: do not flap); at most 3600, the HPA's
     limit on behavior.scaleDown.stabilizationWindowSeconds (Kubernetes autoscaling/v2 API reference)."""
@@ -143,6 +145,9 @@ class ModelSpec(Spec):
     """Replica bounds."""
     autoscaling: AutoscalingSpec = AutoscalingSpec()
     """Queue-depth autoscaling."""
+    traffic: TrafficSpec | None = None
+    """Requests, token lengths and objectives: the plan derives replicas, cost and $/Mtok from them; none keeps
+    the hand-set replicas."""
     canary: CanarySpec | None = None
     """A canary revision taking a share of traffic (on Kubernetes pools it needs ``serving.routing.enabled``); remove
     it to roll back, promote by setting revision."""

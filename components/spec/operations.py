@@ -28,7 +28,8 @@ class PolicySpec(Spec):
         default_factory=list, max_length=50)
     """GPU models pools may use (e.g. L4, A10G); empty allows every catalog GPU."""
     max_usd_per_mtok: float | None = Field(default=None, gt=0, le=1000)
-    """Advisory ceiling on cost per million tokens (USD, at most 1000) where a throughput reference exists."""
+    """Advisory ceiling on each model's cost per million tokens (input + output, USD, at most 1000) at its planned
+    ``traffic`` (models without traffic are not judged)."""
     catalog_max_age_days: Days = PRICE_MAX_AGE_DAYS
     """Warn when catalog prices are older than this (days)."""
     baseline_plan: Annotated[str, AfterValidator(v.repo_path)] | None = None

@@ -54,7 +54,15 @@ def evaluate(spec: Any, resources: list[dict], report: Mapping[str, Any]) -> lis
     """
     from policies.rules.settings import pack_config  # noqa: PLC0415
 
-    violations = run_rules(from_records(resources), pack_config(spec)) + _sizing_violations(report)
+    config = pack_config(spec)
+    planned = {row["model"]: row["usd_per_mtok"] for row in (report.get("cost") or {}).get("usd_per_mtok") or []}
+    if planned and "usd-per-mtok" in config:
+        config["usd-per-mtok"] = {**config["usd-per-mtok"], "planned_usd_per_mtok": planned}
+    expected = ((report.get("cost") or {}).get("monthly") or {}).get("expected")
+    if planned and expected is not None and "budget-expected" in config:
+        # With traffic the plan's expected cost follows the profile; the resources alone show only maximum scale.
+        config["budget-expected"] = {**config["budget-expected"], "planned_expected_monthly": expected}
+    violations = run_rules(from_records(resources), config) + _sizing_violations(report)
     return violations
 
 

@@ -129,8 +129,13 @@ def check_budget(views: list[ResourceView], s: Mapping[str, Any]) -> Iterator[Fi
 
 
 def check_expected(views: list[ResourceView], s: Mapping[str, Any]) -> Iterator[Finding]:
-    """Expected monthly cost (spot availability applied) <= budget x expected ratio."""
-    expected = monthly_total(resource_cost(views, s)).expected
+    """Expected monthly cost (spot availability applied) <= budget x expected ratio.
+
+    The offline plan passes its own expected total (``planned_expected_monthly``: with traffic the burst follows
+    the daily profile, which recorded resources cannot show); without it the resources are priced at maximum scale.
+    """
+    planned = s.get("planned_expected_monthly")
+    expected = float(planned) if planned is not None else monthly_total(resource_cost(views, s)).expected
     limit = float(s["budget_usd"]) * float(s["expected_ratio"])
     if expected > limit:
         yield Finding("stack", f"expected {usd(expected)}/month vs {usd(limit)} "
@@ -169,6 +174,7 @@ RULES = [
          "mandatory", "stack", check_budget, {**_BUDGET, **_REGIONS}, enabled_by="budget_usd", required=("budget_usd",)),
     Rule("budget-expected", "Expected monthly cost stays under budget x expected_ratio.", "advisory", "stack",
          check_expected, {**_BUDGET, "expected_ratio": prop("number", 0.8, "Share of the budget the expected cost may use"),
+                          "planned_expected_monthly": prop("number", None, "The plan's expected monthly total (offline)"),
                           **_REGIONS}, enabled_by="budget_usd"),
     Rule("budget-delta", "Worst-case monthly increase against a baseline plan JSON stays under a percentage.",
          "advisory", "stack", check_delta,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.catalog import ModelArch, load_catalog
-from components.plan.candidates import match_throughput, usd_per_mtok
 from components.plan.fit import FitResult, fit
 from components.plan.scheduling import LABEL_POOL
 from policies.rules.base import Finding, Rule, prop
@@ -115,20 +114,17 @@ def check_fit(views: list[ResourceView], s: Mapping[str, Any]) -> Iterator[Findi
 
 
 def check_usd_per_mtok(views: list[ResourceView], s: Mapping[str, Any]) -> Iterator[Finding]:
-    """On-demand USD per million output tokens stays under the ceiling where a throughput reference matches."""
-    ceiling, catalog = float(s["max_usd_per_mtok"]), load_catalog()
-    for engine in engines(views, s):
-        model = dig(s, "models", engine.served, default={})
-        arch = _arch(model, model.get("hf_repo") or engine.flags.get("--model", ""))
-        for cap, result, problem in fits(engine, gpu_capacity(views, s), s):
-            ref = match_throughput(arch, result, catalog.throughput_refs()) if result and result.fits else None
-            price = catalog.price(cap.cloud, result.instance_type, cap.region) if ref else None
-            if ref and price:
-                cost = usd_per_mtok(price.on_demand, ref.output_tok_s * result.replicas_per_node)
-                if cost > ceiling:
-                    yield Finding(engine.view.label, f"{engine.served} on {result.instance_type} in {cap.region}: "
-                                                     f"${cost:.2f}/Mtok at the {ref.output_tok_s:,.0f} tok/s reference "
-                                                     f"vs ceiling ${ceiling:.2f}")
+    """Each model's $/Mtok at its planned traffic (the plan's ``cost.usd_per_mtok``) stays under the ceiling.
+
+    The figure is the plan's (expected GPU cost / tokens at the traffic, components/plan/unit_cost.py); the rule
+    restates no price or formula. Without planned figures (a model without ``traffic``, or a CrossGuard run with
+    no plan) there is nothing to judge.
+    """
+    ceiling = float(s["max_usd_per_mtok"])
+    for model, cost in sorted((s.get("planned_usd_per_mtok") or {}).items()):
+        if float(cost) > ceiling:
+            yield Finding("stack", f"{model}: ${float(cost):.3f}/Mtok (input + output) at its planned traffic vs "
+                                   f"ceiling ${ceiling:.2f}")
 
 
 _COMMON = {"models": prop("object", {}, "Served model name -> {hf_repo, min_concurrency, dtype, pools[, architecture]}"),
@@ -138,8 +134,9 @@ _COMMON = {"models": prop("object", {}, "Served model name -> {hf_repo, min_conc
 RULES = [
     Rule("model-fit", "vLLM's KV cache holds max_model_len x min concurrency on every GPU type it may use.",
          "mandatory", "stack", check_fit, _COMMON),
-    Rule("usd-per-mtok", "Cost per million output tokens stays under the ceiling (where a reference exists).",
+    Rule("usd-per-mtok", "Cost per million tokens at the planned traffic stays under the ceiling.",
          "advisory", "stack", check_usd_per_mtok,
-         {**_COMMON, "max_usd_per_mtok": prop("number", None, "Ceiling, USD per million output tokens")},
+         {"max_usd_per_mtok": prop("number", None, "Ceiling, USD per million tokens (input + output)"),
+          "planned_usd_per_mtok": prop("object", {}, "Model -> the plan's $/Mtok at its traffic (offline plan)")},
          enabled_by="max_usd_per_mtok"),
 ]

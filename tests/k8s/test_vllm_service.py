@@ -169,7 +169,11 @@ def test_scaled_object_query_bounds_and_peaks(prod_run):
     assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (low, high) == (2, 8)  # clamped to the pool
     query = scaled["triggers"][0]["metadata"]["query"]
     assert METRIC in query and 'namespace="llm"' in query and 'model_name="llama-70b"' in query
-    assert scaled["triggers"][0]["metadata"]["threshold"] == str(model.autoscaling.queue_depth_target)
+    # The threshold is the plan's queue target (derived from prod's traffic: no queue_depth_target is set).
+    from tests.conftest import stack_plan
+    planned = next(p for p in stack_plan("prod").serving if (p.model, p.pool) == ("llama-70b", "h200-usw2"))
+    assert model.autoscaling.queue_depth_target is None and planned.traffic is not None
+    assert scaled["triggers"][0]["metadata"]["threshold"] == str(planned.queue_depth_target)
     crons = [t for t in scaled["triggers"] if t["type"] == "cron"]
     assert len(crons) == len(model.autoscaling.peak_windows)
     assert crons[0]["metadata"] == {"timezone": "UTC", "start": "0 13 * * 1-5", "end": "0 22 * * 1-5", "desiredReplicas": "4"}

@@ -75,7 +75,6 @@ AS_OF = load_catalog().as_of
 FIT_8B = ["--model", "meta-llama/Llama-3.1-8B-Instruct", "--served-model-name", "llama-8b", "--tensor-parallel-size", "1",
           "--max-model-len", "8192", "--dtype", "bfloat16", "--kv-cache-dtype", "fp8"]
 MODELS = {"llama-8b": {"hf_repo": "meta-llama/Llama-3.1-8B-Instruct", "min_concurrency": 6, "dtype": "bf16", "pools": ["l4"]}}
-H100_ARGS = FIT_8B[:8] + ["--quantization", "fp8"]
 
 # (rule, passing resources, passing config, failing resources, failing config, text the failure names)
 CASES = [
@@ -126,9 +125,9 @@ CASES = [
     ("model-fit", [node_group(), deployment(FIT_8B)], {"models": MODELS, **REGION},
      [node_group(), deployment(FIT_8B)], {"models": {"llama-8b": {**MODELS["llama-8b"], "min_concurrency": 500}}, **REGION},
      "x min concurrency 500 = 4096000"),
-    ("usd-per-mtok", [node_group(types=("p5.48xlarge",)), deployment(H100_ARGS)], {"models": MODELS, "max_usd_per_mtok": 100.0, **REGION},
-     [node_group(types=("p5.48xlarge",)), deployment(H100_ARGS)], {"models": MODELS, "max_usd_per_mtok": 0.01, **REGION},
-     "at the 15,220 tok/s reference vs ceiling $0.01"),
+    ("usd-per-mtok", [], {"max_usd_per_mtok": 2.0, "planned_usd_per_mtok": {"llama-70b": 1.5}},
+     [], {"max_usd_per_mtok": 2.0, "planned_usd_per_mtok": {"llama-70b": 2.5}},
+     "llama-70b: $2.500/Mtok (input + output) at its planned traffic vs ceiling $2.00"),
     ("input-risks", [], {"risky_settings": []}, [], {"risky_settings": ["gpuinfra:models[0].canary.percent 0 sends no traffic"]},
      "canary.percent 0 sends no traffic"),
 ]

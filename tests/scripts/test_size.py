@@ -62,3 +62,30 @@ def test_unknown_dtype_exits_2_naming_option_and_alternative():
     proc = run("--model", "meta-llama/Llama-3.1-8B-Instruct", "--dtype", "bf61")
     assert proc.returncode == 2
     assert proc.stderr.startswith("--dtype: unknown dtype 'bf61'") and "bf16" in proc.stderr
+
+
+TRAFFIC = ("--model", "meta-llama/Llama-3.3-70B-Instruct", "--dtype", "fp8", "--cloud", "aws", "--region", "us-east-1",
+           "--requests-per-day", "500000", "--input-tokens", "1000", "--output-tokens", "300", "--ttft-p95", "3",
+           "--itl-p95", "0.05")
+
+
+def test_traffic_ranks_candidates_by_monthly_cost_at_that_traffic():
+    proc = run(*TRAFFIC, "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    costed = [r for r in rows if r["monthly_usd"] is not None]
+    assert costed and [r["monthly_usd"] for r in costed] == sorted(r["monthly_usd"] for r in costed)
+    first = costed[0]
+    # nodes = ceil(replicas / replicas per node); monthly = nodes x on-demand $/h x 730 h.
+    assert first["nodes"] == -(-first["replicas_peak"] // first["replicas_per_node"])
+    assert first["monthly_usd"] == round(first["nodes"] * first["hourly_usd"] * 730, 2)
+    # $/Mtok = monthly / (average req/s x 3600 x 730 x (1000 + 300) tokens / 1e6); average = 500k / 86,400.
+    tokens = 500_000 / 86_400 * 3600 * 730 * 1300 / 1e6
+    assert first["usd_per_mtok"] == round(first["monthly_usd"] / tokens, 4) or abs(
+        first["usd_per_mtok"] - first["monthly_usd"] / tokens) < 1e-3
+    assert all(r["traffic_reason"] for r in rows if r["monthly_usd"] is None)
+
+
+def test_bad_traffic_input_exits_2_with_the_field():
+    proc = run(*TRAFFIC[:-4], "--ttft-p95", "-1")
+    assert proc.returncode == 2 and "ttft_p95_seconds" in proc.stderr

@@ -49,7 +49,7 @@ def scaled_object(w: WorkloadPlan, autoscaling: AutoscalingSpec, prometheus_url:
     """
     prometheus = {"type": "prometheus", "name": "queue-depth", "metadata": {
         "serverAddress": prometheus_url, "query": queue_query(w),
-        "threshold": str(autoscaling.queue_depth_target), "activationThreshold": "0"}}
+        "threshold": str(w.queue_depth_target), "activationThreshold": "0"}}
     if auth:
         prometheus["authenticationRef"] = {"name": auth}
     crons = [{"type": "cron", "name": f"peak-{i}", "metadata": {
@@ -92,7 +92,7 @@ def horizontal_pod_autoscaler(w: WorkloadPlan, autoscaling: AutoscalingSpec) -> 
             "minReplicas": max(1, w.min_replicas), "maxReplicas": max(1, w.max_replicas),
             "metrics": [{"type": "Pods", "pods": {
                 "metric": {"name": ADAPTER_METRIC, "selector": {"matchLabels": {"model_name": w.model}}},
-                "target": {"type": "AverageValue", "averageValue": str(autoscaling.queue_depth_target)}}}],
+                "target": {"type": "AverageValue", "averageValue": str(w.queue_depth_target)}}}],
             "behavior": behavior(w, autoscaling),
         },
     }
