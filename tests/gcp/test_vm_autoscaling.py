@@ -101,7 +101,8 @@ def test_the_fallback_scales_on_spots_shortfall_not_on_the_raw_queue(vm):
     queue / (2 x target) VMs, so it ran half as many VMs as spot whenever anything queued."""
     ladder = vm.plan.ladders["l4-vm"]
     spot, fallback = ladder.rung("spot"), ladder.rung("on-demand-fallback")
-    target = next(m for m in vm.spec.models if "l4-vm" in m.pools).autoscaling.queue_depth_target
+    model = next(m for m in vm.spec.models if "l4-vm" in m.pools)
+    target = vm.plan.basis.serving_plan(model.name, "l4-vm").queue_depth_target  # the plan's (traffic or spec)
     spot_metric = vm.one(AUTOSCALER, "l4-vm-spot-autoscaler").inputs["autoscalingPolicy"]["metrics"][0]
     fb_metric = vm.one(AUTOSCALER, "l4-vm-on-demand-fallback-autoscaler").inputs["autoscalingPolicy"]["metrics"][0]
     assert spot_metric["singleInstanceAssignment"] == target and "target" not in spot_metric
