@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
 from components.plan.basis import PlanBasis
+from components.plan.weights_replication import WeightsReplica, plan_weights_replicas
 
 #: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
 #: latest/ug/manage-access/k8s-access/access-policy-reference.adoc). AmazonEKSViewPolicy would not do for the
@@ -66,6 +67,8 @@ class AwsPlan:
         api_client_cidrs: Private CIDRs admitted to each EKS API endpoint on 443 (an in-network deployer's).
         eks_ami: EKS mode: the GPU node groups' AMI release; ``None`` in VM mode.
         cluster_access: Access entries every EKS cluster of the stack gets (none in VM mode).
+        weights_replicas: A weights bucket per serving region other than the primary, filled by S3 replication,
+            so every region reads weights through its own S3 gateway endpoint (issue 17 item 13).
     """
 
     primary_region: str
@@ -73,6 +76,11 @@ class AwsPlan:
     api_client_cidrs: tuple[str, ...] = ()
     eks_ami: EksAmiPlan | None = None
     cluster_access: tuple[ClusterAccess, ...] = ()
+    weights_replicas: tuple[WeightsReplica, ...] = ()
+
+    def weights_replica(self, region: str) -> WeightsReplica | None:
+        """The replica a serving region reads, ``None`` for the primary region (it reads the primary bucket)."""
+        return next((r for r in self.weights_replicas if r.region == region), None)
 
 
 def plan_eks_ami(kubernetes_version: str) -> EksAmiPlan:
@@ -95,4 +103,4 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     eks = spec.aws.eks
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
-                   cluster_access=access)
+                   cluster_access=access, weights_replicas=plan_weights_replicas(spec))
