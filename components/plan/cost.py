@@ -11,6 +11,7 @@ from components.plan.pricing import (  # noqa: F401  (Hourly and the constants a
     GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
 )
 from components.plan.cost_items import CostItem, platform_items, storage_items
+from components.plan.cost_network import network_items
 from components.plan.storage import billed_local_ssd, local_ssd_count
 from components.spec import StackSpec
 
@@ -123,4 +124,5 @@ def estimate_cost(basis: PlanBasis) -> CostPlan:
     items.extend(_reservation_items(basis.spec))
     items.extend(platform_items(basis.spec))
     items.extend(storage_items(basis))
+    items.extend(network_items(basis))
     return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat())
