@@ -11,6 +11,7 @@ from components.plan.pricing import (  # noqa: F401  (Hourly and the constants a
     GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
 )
 from components.plan.cost_items import CostItem, platform_items, storage_items
+from components.plan.commitments import CommitmentLine, committed_rate, plan_commitments
 from components.plan.cost_network import network_items
 from components.plan.storage import billed_local_ssd, local_ssd_count
 from components.spec import StackSpec
@@ -49,6 +50,8 @@ def _rung_items(basis: PlanBasis, ladder: LadderPlan) -> list[CostItem]:
         if rung.tier == "on-demand-fallback":
             continue  # priced in the spot rung's worst case (same maximum, on-demand price)
         node = _node_hourly(spec, ladder, rung) + Hourly.flat(_ssd_hourly(basis, ladder, rung.instance_types[0]))
+        if (rate := committed_rate(basis, ladder, rung)) is not None:  # a Savings Plan / CUD on the floor
+            node = Hourly.flat(rate + _ssd_hourly(basis, ladder, rung.instance_types[0]))
         n = rung.max_nodes
         # AWS VM mode: one mixed group per pool, except a reserved floor (own group in the reservation's AZ).
         vm_fleet = (ladder.cloud, mode) == ("aws", "vm") and rung.tier not in ("reserved", "capacity-block")
@@ -91,6 +94,7 @@ class CostPlan:
 
     items: tuple[CostItem, ...]
     catalog_as_of: str
+    commitments: tuple[CommitmentLine, ...] = ()
 
     @property
     def hourly(self) -> Hourly:
@@ -113,6 +117,7 @@ class CostPlan:
             "hourly": r(self.hourly), "monthly": {k: round(v, 2) for k, v in asdict(self.monthly).items()},
             "catalog_as_of": self.catalog_as_of,
             "items": [{**{k: v for k, v in asdict(i).items() if k != "hourly"}, "hourly": r(i.hourly)} for i in self.items],
+            "commitments": [c.to_json() for c in self.commitments],
         }
 
 
@@ -125,4 +130,5 @@ def estimate_cost(basis: PlanBasis) -> CostPlan:
     items.extend(platform_items(basis.spec))
     items.extend(storage_items(basis))
     items.extend(network_items(basis))
-    return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat())
+    return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat(),
+                    commitments=plan_commitments(basis))

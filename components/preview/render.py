@@ -185,6 +185,11 @@ def _cost_lines(cost: dict[str, Any] | None) -> list[str]:
         lines.append(f"total {period}: best {_money(best)}  expected {_money(expected)}  worst {_money(worst)}")
     as_of = cost.get("catalog_as_of") or cost.get("as_of")
     lines.append(f"catalog as of {as_of or 'unknown'}")
+    for c in cost.get("commitments") or []:
+        lines.append(f"commitment {c.get('commitment')} on {c.get('pool')} ({c.get('nodes')}x {c.get('instance_type')} "
+                     f"in {c.get('region')}): {_money(c.get('committed_monthly'))}/month vs on-demand "
+                     f"{_money(c.get('on_demand_monthly'))}, saving {_money(c.get('saving_monthly'))} "
+                     f"({c.get('saving_pct')}%); rate from {c.get('source')}, {c.get('as_of')}; {c.get('note')}")
     return lines
 
 
