@@ -66,7 +66,8 @@ def nat_data_items(spec: StackSpec) -> list[CostItem]:
     for region in spec.pool_regions("aws"):
         pools = sum(1 for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region)
         usd = pools * gb_per_pool * _price("aws_nat_gateway_gb") / HOURS_PER_MONTH
-        items.append(_flat(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", region, 1, "on_demand", usd))
+        azs = spec.aws.network.az_count  # processed by the region's NAT gateways, one per zone
+        items.append(_flat(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", region, azs, "on_demand", usd))
     return items
 
 
