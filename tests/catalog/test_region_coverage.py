@@ -1,7 +1,7 @@
 """GCP GPU machine types are priced in the regions the stacks may use (issue 20 item 6).
 
 Rows added from Cyclenerd/google-cloud-pricing-cost-calculator ``pricing.yml`` (Apache-2.0), the Cloud Billing
-Catalog export it generated on 2025-03-06: a2-highgpu-1g / a2-highgpu-8g / a3-highgpu-8g ``hour`` and
+Catalog export it generated on 2025-03-06: a2-highgpu-1g / a2-highgpu-8g / a2-ultragpu-8g / a3-highgpu-8g ``hour`` and
 ``hour_spot`` in us-east1, us-east4, us-west1, europe-west4 (us-central1 and the 2026-07-30 rows kept).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from components.catalog import load_catalog
 from components.preview.gcp_invokes import ZONE_SUFFIXES
 from tests.conftest import plan_of, raw_stack
 
-MACHINES = ("a2-highgpu-1g", "a2-highgpu-8g", "a3-highgpu-8g")
+MACHINES = ("a2-highgpu-1g", "a2-highgpu-8g", "a2-ultragpu-8g", "a3-highgpu-8g")
 
 
 @pytest.mark.parametrize("machine", MACHINES)
