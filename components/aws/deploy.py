@@ -12,6 +12,7 @@ from components.aws.load_balancer_controller import LoadBalancerController, Load
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.weights_access import WeightsAccess, WeightsAccessArgs
 from components.aws.weights_bucket import S3WeightsBucket, S3WeightsBucketArgs
+from components.aws.weights_replication import S3WeightsReplication, S3WeightsReplicationArgs
 from components.k8s.target import ClusterTarget
 from components.plan import names
 from components.plan.ladder import LadderPlan
@@ -130,13 +131,23 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
     spec = stack.basis.spec
     assert spec.aws is not None and stack.aws is not None
     targets: list[ClusterTarget] = []
-    bucket: S3WeightsBucket | None = None
+    primary: S3WeightsBucket | None = None
+    replicas: list[tuple] = []
     for region in stack.aws.regions:
         provider = _provider(spec, region)
-        if bucket is None:
-            bucket = S3WeightsBucket("weights", S3WeightsBucketArgs(
+        if primary is None:
+            primary = S3WeightsBucket("weights", S3WeightsBucketArgs(
                 environment=spec.environment, spec=spec.aws.weights_bucket, provider=provider, tags=cost_tags(spec)))
-            pulumi.export("aws_weights_bucket", bucket.bucket_name)
+            primary_provider = provider
+            pulumi.export("aws_weights_bucket", primary.bucket_name)
+        bucket = primary
+        replica = stack.aws.weights_replica(region)
+        if replica is not None:
+            # Gateway endpoints are regional: this region reads its own replica, never the primary via NAT.
+            bucket = S3WeightsBucket(replica.key, S3WeightsBucketArgs(
+                environment=spec.environment, spec=spec.aws.weights_bucket, provider=provider, tags=cost_tags(spec),
+                replica_suffix=replica.name_suffix))
+            replicas.append((replica, bucket))
         if not _pools(spec, region):
             continue  # the primary region may hold only the bucket: no VPC, no NAT to pay for
         eks = spec.aws.mode == "eks"
@@ -148,4 +159,7 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
             targets.append(_eks_region(stack, region, provider, network, bucket, reservations))
         else:
             _vm_region(stack, region, provider, network, bucket, reservations)
+    if primary is not None and replicas:
+        S3WeightsReplication("weights-replication", S3WeightsReplicationArgs(
+            source=primary, replicas=tuple(replicas), provider=primary_provider, tags=cost_tags(spec)))
     return targets

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.plan import aws_policies, names
+from components.plan.weights_replication import replica_bucket_name
 from components.spec.storage import WeightsBucketSpec
 
 #: Days after which an unfinished multipart upload is aborted (its parts are billed until then).
@@ -23,12 +24,16 @@ class S3WeightsBucketArgs:
         spec: The stack's ``aws.weights_bucket`` section.
         provider: AWS provider of the primary region.
         tags: Cost tags.
+        replica_suffix: Set for a replica in another serving region (``WeightsReplica.name_suffix``): the name is
+            the primary's plus this suffix, the key is the replica region's own (KMS keys are regional), and there
+            is no writer role (uploads go to the primary; S3 replication fills the replica).
     """
 
     environment: str
     spec: WeightsBucketSpec
     provider: aws.Provider
     tags: dict[str, str] = field(default_factory=dict)
+    replica_suffix: str | None = None
 
     @property
     def protect(self) -> bool:
@@ -42,12 +47,14 @@ class S3WeightsBucket(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str] | None
-    writer_role_arn: pulumi.Output[str]
+    writer_role_arn: pulumi.Output[str] | None
+    versioning: aws.s3.BucketVersioning
 
     def __init__(self, name: str, args: S3WeightsBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Create the bucket, its guard rails and the upload role."""
         super().__init__("gpuinfra:aws:S3WeightsBucket", name, None, opts)
         self._args = args
+        self.protect = args.protect
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         # Losing the bucket or its key loses every model revision: never delete them with the stack.
         self._keep = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
@@ -55,25 +62,28 @@ class S3WeightsBucket(pulumi.ComponentResource):
         self.kms_key_arn = self._create_key(name)
         bucket = self._create_bucket(name)
         self._configure(name, bucket)
-        self.writer_role_arn = self._create_writer_role(name)
+        replica = args.replica_suffix is not None
+        self.writer_role_arn = None if replica else self._create_writer_role(name)
         self.register_outputs({"bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn,
-                               "writer_role_arn": self.writer_role_arn})
+                               **({} if replica else {"writer_role_arn": self.writer_role_arn})})
 
     def _create_key(self, name: str) -> pulumi.Output[str] | None:
         spec = self._args.spec
         if spec.encryption != "kms":
             return None
-        if spec.kms_key:
+        if spec.kms_key and self._args.replica_suffix is None:
             return pulumi.Output.from_input(spec.kms_key)
         key = aws.kms.Key(f"{name}-key", description="gpuinfra model weights bucket", enable_key_rotation=True,
                           deletion_window_in_days=30, tags=self._args.tags, opts=self._keep)
         return key.arn
 
     def _bucket_name(self) -> str:
-        if self._args.spec.name:
-            return self._args.spec.name
-        account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=self._args.provider)).account_id
-        return names.bucket_name(self._args.environment, account)
+        name = self._args.spec.name
+        if not name:
+            account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=self._args.provider)).account_id
+            name = names.bucket_name(self._args.environment, account)
+        suffix = self._args.replica_suffix
+        return name if suffix is None else replica_bucket_name(name, suffix)
 
     def _create_bucket(self, name: str) -> aws.s3.Bucket:
         # Named exactly ``name`` (not ``<name>-bucket``): the cost model prices the resource ``weights``.
@@ -93,8 +103,10 @@ class S3WeightsBucket(pulumi.ComponentResource):
         provider's ``skip_destroy`` (the only one of these resources that has it in pulumi-aws 7.51).
         """
         opts = self._keep
-        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
-                                versioning_configuration={"status": "Enabled"}, opts=opts)
+        # Replication needs versioning Enabled on source and replica (S3 user guide "Requirements and
+        # considerations for replication"): the replication configuration depends on this resource.
+        self.versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
+                                                  versioning_configuration={"status": "Enabled"}, opts=opts)
         aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=bucket.id,
                                                        rules=[self._encryption_rule()], opts=opts)
         block = aws.s3.BucketPublicAccessBlock(

@@ -11,6 +11,7 @@ from components.plan.basis import PlanBasis
 from components.plan.lb_controller import LoadBalancerControllerPlan, plan_lb_controllers
 from components.plan.vm_scaling import VmScalingPlan, plan_vm_scaling
 from components.plan.watchdog import WatchdogPlan, plan_watchdogs
+from components.plan.weights_replication import WeightsReplica, plan_weights_replicas
 
 #: EKS access policies (EKS user guide "Review access policy permissions", awsdocs/amazon-eks-user-guide
 #: latest/ug/manage-access/k8s-access/access-policy-reference.adoc). AmazonEKSViewPolicy would not do for the
@@ -78,6 +79,8 @@ class AwsPlan:
         odcrs / capacity_blocks: Every On-Demand Capacity Reservation and Capacity Block, each with its region and
             configured zone.
         networks: The VPC of every region with GPU pools (subnet zones include every reservation's).
+        weights_replicas: A weights bucket per serving region other than the primary, filled by S3 replication,
+            so every region reads weights through its own S3 gateway endpoint (issue 17 item 13).
     """
 
     primary_region: str
@@ -100,6 +103,11 @@ class AwsPlan:
         """The ODCRs and Capacity Blocks of ``region``."""
         return (tuple(r for r in self.odcrs if r.region == region),
                 tuple(b for b in self.capacity_blocks if b.region == region))
+    weights_replicas: tuple[WeightsReplica, ...] = ()
+
+    def weights_replica(self, region: str) -> WeightsReplica | None:
+        """The replica a serving region reads, ``None`` for the primary region (it reads the primary bucket)."""
+        return next((r for r in self.weights_replicas if r.region == region), None)
 
 
 def plan_eks_ami(kubernetes_version: str) -> EksAmiPlan:
@@ -125,4 +133,5 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
                    cluster_access=access, watchdogs=plan_watchdogs(spec, tuple(regions)),
                    vm_scaling=plan_vm_scaling(basis), lb_controllers=plan_lb_controllers(spec),
-                   odcrs=odcrs, capacity_blocks=blocks, networks=plan_networks(spec))
+                   odcrs=odcrs, capacity_blocks=blocks, networks=plan_networks(spec),
+                   weights_replicas=plan_weights_replicas(spec))

@@ -137,3 +137,42 @@ def cluster_autoscaler_policy(cluster_name: str, nodegroup_arn_prefix: str) -> P
          "Resource": ["*"],
          "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}},
     ])
+
+
+def replication_trust() -> Policy:
+    """Trust policy of the role S3 assumes to replicate (S3 user guide "Setting up permissions for live
+    replication", setting-repl-config-perm-overview.html, read 2026-12-03)."""
+    return _doc([{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": ["sts:AssumeRole"]}])
+
+
+def replication_policy(source_arn: str, replica_arns: list[str], source_key_arn: str | None = None,
+                       replica_key_arns: list[str] | None = None) -> Policy:
+    """Identity policy of the replication role: read versions of the source, write replicas, nothing else.
+
+    Args:
+        source_arn: ARN of the primary weights bucket.
+        replica_arns: ARNs of the replica buckets.
+        source_key_arn: KMS key of the source bucket (SSE-KMS objects need ``kms:Decrypt`` on it).
+        replica_key_arns: KMS keys of the replicas (``kms:Encrypt`` to re-encrypt there).
+
+    Returns:
+        The IAM policy document (actions from the S3 user guide page cited on ``replication_trust`` and
+        "Replicating encrypted objects", replication-config-for-kms-objects.html).
+    """
+    statements: list[Policy] = [
+        {"Sid": "ReadSourceConfig", "Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+         "Resource": [source_arn]},
+        {"Sid": "ReadSourceVersions", "Effect": "Allow",
+         "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+         "Resource": [f"{source_arn}/*"]},
+        {"Sid": "WriteReplicas", "Effect": "Allow",
+         "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+         "Resource": [f"{a}/*" for a in replica_arns]},
+    ]
+    if source_key_arn:
+        statements.append({"Sid": "DecryptSource", "Effect": "Allow", "Action": ["kms:Decrypt"],
+                           "Resource": [source_key_arn]})
+    if replica_key_arns:
+        statements.append({"Sid": "EncryptReplicas", "Effect": "Allow", "Action": ["kms:Encrypt"],
+                           "Resource": list(replica_key_arns)})
+    return _doc(statements)

@@ -7,6 +7,7 @@ import re
 from components.plan.basis import PlanBasis
 from components.plan.bootstrap import (BOOT_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECONDS, SECONDS_PER_WEIGHT_GIB,
                                        health_check_grace_seconds)
+from components.plan.commitments import check_commitments
 from components.plan.gcp_shapes import consumers, gcp_version, gke_channel_minors, gke_channel_offers, node_shape
 from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
 from components.plan.traffic_checks import check_traffic_replicas
@@ -242,3 +243,4 @@ def check_plan(basis: PlanBasis) -> None:
     check_routing(basis.spec)
     check_canary_routing(basis.spec)
     check_traffic_replicas(basis.spec, basis.serving, {m.name: canary_replicas(m) for m in basis.spec.models})
+    check_commitments(basis)

@@ -11,6 +11,8 @@ from components.plan.pricing import (  # noqa: F401  (Hourly and the constants a
     GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
 )
 from components.plan.cost_items import CostItem, platform_items, storage_items
+from components.plan.commitments import CommitmentLine, committed_rate, plan_commitments
+from components.plan.cost_network import network_items
 from components.plan.storage import billed_local_ssd, local_ssd_count
 from components.plan.unit_cost import UnitCost, burst_nodes, unit_costs
 from components.spec import StackSpec
@@ -49,6 +51,8 @@ def _rung_items(basis: PlanBasis, ladder: LadderPlan) -> list[CostItem]:
         if rung.tier == "on-demand-fallback":
             continue  # priced in the spot rung's worst case (same maximum, on-demand price)
         node = _node_hourly(spec, ladder, rung) + Hourly.flat(_ssd_hourly(basis, ladder, rung.instance_types[0]))
+        if (rate := committed_rate(basis, ladder, rung)) is not None:  # a Savings Plan / CUD on the floor
+            node = Hourly.flat(rate + _ssd_hourly(basis, ladder, rung.instance_types[0]))
         n = rung.max_nodes
         # With traffic the burst counts the nodes the traffic needs, hour by hour (components/plan/unit_cost.py);
         # worst stays the maximum at on-demand around the clock.
@@ -98,6 +102,7 @@ class CostPlan:
     catalog_as_of: str
     per_mtok: tuple[UnitCost, ...] = ()
     """$ per million tokens of each model with traffic, at its planned traffic (expected cost)."""
+    commitments: tuple[CommitmentLine, ...] = ()
 
     @property
     def hourly(self) -> Hourly:
@@ -122,6 +127,7 @@ class CostPlan:
             "items": [{**{k: v for k, v in asdict(i).items() if k not in ("hourly", "unit_hourly")}, "hourly": r(i.hourly)}
                       for i in self.items],
             "usd_per_mtok": [u.to_json() for u in self.per_mtok],
+            "commitments": [c.to_json() for c in self.commitments],
         }
 
 
@@ -136,5 +142,6 @@ def estimate_cost(basis: PlanBasis) -> CostPlan:
     items.extend(_reservation_items(basis.spec))
     items.extend(platform_items(basis.spec))
     items.extend(storage_items(basis))
+    items.extend(network_items(basis))
     return CostPlan(items=tuple(items), catalog_as_of=load_catalog().as_of.isoformat(),
-                    per_mtok=unit_costs(basis, pool_monthly))
+                    per_mtok=unit_costs(basis, pool_monthly), commitments=plan_commitments(basis))

@@ -7,7 +7,7 @@ from components.catalog.services import service_price, system_node_price
 from components.plan import names
 from components.plan.aws_network import plan_network
 from components.plan.basis import PlanBasis
-from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly
+from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly, nlb_hourly
 from components.spec import StackSpec
 
 
@@ -33,7 +33,8 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
     """Control planes, system nodes and NAT per cluster/VPC region."""
     items = []
     if spec.aws:
-        nat = service_price("network", "aws_nat_gateway_hour").usd
+        # A NAT gateway and its Elastic IP per zone (public IPv4 is billed per address-hour since 2024-02-01).
+        nat = service_price("network", "aws_nat_gateway_hour").usd + service_price("network", "aws_public_ipv4_hour").usd
         for region in spec.pool_regions("aws"):
             if spec.aws.mode == "eks":
                 cluster = names.cluster_name(spec.environment, "aws", region)
@@ -47,7 +48,7 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
                                           n_min, n_max, "on_demand", Hourly(price.usd * n_min, price.usd * n_min, price.usd * n_max)))
             else:
                 items.append(CostItem(f"serving-lb-{region}", "aws:lb/loadBalancer:LoadBalancer", None, region, 1, 1,
-                                      "on_demand", Hourly.flat(service_price("network", "aws_nlb_hour").usd)))
+                                      "on_demand", Hourly.flat(nlb_hourly())))
             if not spec.aws.network.existing_vpc_id:
                 azs = len(plan_network(spec, region).subnets)  # az_count plus zones added for reservations
                 # One NAT gateway per zone (named by zone at deploy time): priced on the network component.

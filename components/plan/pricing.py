@@ -5,10 +5,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.catalog import load_catalog
+from components.catalog.services import service_price
 from components.plan.storage import GCP_LOCAL_SSD_GB, billed_local_ssd
 
 HOURS_PER_MONTH = 730
 GB_PER_GIB = 1.073741824
+#: Load balancer capacity units billed per hour beyond the hourly fee. Assumption: LLM traffic is small in bytes
+#: and connections (1 NLCU = 800 new TCP flows/s, 100k active flows or 1 GB/h, the ELB pricing dimensions as listed
+#: by handbook.vantage.sh/aws/services/elb-pricing), so one unit-hour.
+LCU_PER_HOUR = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,11 @@ def node_hourly(cloud: str, region: str, purchase: str, instance_types: Sequence
     spots = [p.spot for t in instance_types if (p := catalog.price(cloud, t, region)) and p.spot]
     spot = min(spots) if spots else od  # unknown spot price: assume no discount
     return Hourly(best=spot, expected=spot_availability * spot + (1 - spot_availability) * od, worst=od)
+
+
+def nlb_hourly() -> float:
+    """USD per hour of one AWS Network Load Balancer: the hourly fee plus ``LCU_PER_HOUR`` NLCU-hours."""
+    return service_price("network", "aws_nlb_hour").usd + LCU_PER_HOUR * service_price("network", "aws_nlb_nlcu_hour").usd
 
 
 def local_ssd_hourly(cloud: str, instance_type: str, disks: int) -> float:

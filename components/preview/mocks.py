@@ -11,6 +11,7 @@ import pulumi
 from components.preview.aws_invokes import AWS_INVOKES
 from components.preview.aws_outputs import AWS_OUTPUTS
 from components.preview.aws_outputs import generic as aws_generic
+from components.preview.aws_refusals import S3Refusals
 from components.preview.gcp_invokes import GCP_INVOKES
 from components.preview.gcp_outputs import GCP_OUTPUTS
 from components.preview.gcp_outputs import generic as gcp_generic
@@ -70,6 +71,7 @@ class GpuinfraMocks(pulumi.runtime.Mocks):
         }
         self._providers: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._s3 = S3Refusals()
         self.invokes: list[str] = []
 
     def _location(self, token: str, provider_ref: str | None, inputs: dict[str, Any]) -> dict[str, str]:
@@ -100,6 +102,7 @@ class GpuinfraMocks(pulumi.runtime.Mocks):
         if args.typ.startswith("pulumi:providers:"):
             return self._new_provider(args)
         plain = {k: unwrap_secret(v) for k, v in args.inputs.items()}
+        self._s3.observe(args.typ, plain)
         ctx = MockContext(args.typ, args.name, plain, **self._location(args.typ, args.provider, plain))
         compute = RESOURCE_OUTPUTS.get(args.typ) or _fallback(args.typ)
         computed = compute(ctx) if compute else {}

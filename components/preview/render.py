@@ -193,6 +193,11 @@ def _cost_lines(cost: dict[str, Any] | None) -> list[str]:
                      f"input {_money(row.get('usd_per_mtok_input'))}, output {_money(row.get('usd_per_mtok_output'))}; "
                      f"expected GPU cost {_money(row.get('monthly_usd'))}/month over {row.get('requests_per_month'):,} "
                      "requests)")
+    for c in cost.get("commitments") or []:
+        lines.append(f"commitment {c.get('commitment')} on {c.get('pool')} ({c.get('nodes')}x {c.get('instance_type')} "
+                     f"in {c.get('region')}): {_money(c.get('committed_monthly'))}/month vs on-demand "
+                     f"{_money(c.get('on_demand_monthly'))}, saving {_money(c.get('saving_monthly'))} "
+                     f"({c.get('saving_pct')}%); rate from {c.get('source')}, {c.get('as_of')}; {c.get('note')}")
     return lines
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
+from components.catalog.commitments import Commitment
 from components.spec import values as v
 from components.spec.base import Name, NodeCount, Spec
 
@@ -26,6 +27,11 @@ class CapacityLadderSpec(Spec):
     """Maximum spot nodes above the floor (0 = no spot burst)."""
     fallback_to_on_demand: bool = False
     """When spot capacity is unavailable, let the burst run on on-demand nodes (a last, lowest-priority rung)."""
+    commitment: Commitment = "none"
+    """How the floor (reserved + on_demand nodes) is paid for: ``none`` (on-demand rate), AWS ``savings_plan_1y|3y``
+    (Compute Savings Plan) or ``instance_savings_plan_1y|3y`` (EC2 Instance Savings Plan), no upfront, or GCP
+    ``cud_1y|3y`` (resource-based committed-use discount). Priced only: the plan shows the saving against on-demand;
+    the 1- or 3-year purchase is irreversible and made outside Pulumi (billing console or CLI)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> "CapacityLadderSpec":

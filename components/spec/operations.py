@@ -19,6 +19,11 @@ class BudgetSpec(Spec):
     """Expected monthly cost should stay under monthly_usd x this ratio (advisory)."""
     spot_availability: float = Field(default=0.7, ge=0, le=1)
     """Share of the spot burst assumed to get spot capacity in the expected cost (the rest on-demand)."""
+    cold_starts_per_month: int = Field(default=60, ge=0, le=100000)
+    """Node cold starts per pool per month the transfer costs assume (image pulls through NAT, weights read from
+    another region); default 60, about two a day (an assumption, not derived from traffic)."""
+    weights_revisions_per_month: float = Field(default=2, ge=0, le=1000)
+    """Model revisions published per month: each one is copied once to every replica region (S3 replication)."""
 
 
 class PolicySpec(Spec):

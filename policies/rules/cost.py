@@ -10,7 +10,7 @@ from typing import Any
 
 from components.catalog import PRICE_MAX_AGE_DAYS, load_catalog
 from components.catalog.services import service_price, system_node_price
-from components.plan.pricing import HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate
+from components.plan.pricing import HOURS_PER_MONTH, Hourly, local_ssd_hourly, nlb_hourly, node_hourly, reservation_rate
 from policies.rules.base import Finding, Rule, prop, usd
 from policies.rules.fleet import ASG, GCP_RESERVATION, ODCR, Capacity, capacity, region_of
 from policies.rules.view import ResourceView, from_records
@@ -21,9 +21,11 @@ PLATFORM = {
     "aws:eks/cluster:Cluster": ("control_planes", "eks_cluster_hour"),
     "gcp:container/cluster:Cluster": ("control_planes", "gke_cluster_hour"),
     "aws:ec2/natGateway:NatGateway": ("network", "aws_nat_gateway_hour"),
-    "aws:lb/loadBalancer:LoadBalancer": ("network", "aws_nlb_hour"),
     "gcp:compute/forwardingRule:ForwardingRule": ("network", "gcp_forwarding_rule_hour"),
+    "aws:ec2/eip:Eip": ("network", "aws_public_ipv4_hour"),
 }
+#: Priced like the plan's cost model (components/plan/pricing.py), not from one row.
+PLATFORM_HOURLY = {"aws:lb/loadBalancer:LoadBalancer": nlb_hourly}
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ def resource_cost(views: list[ResourceView], settings: Mapping[str, Any]) -> lis
     for v in views:
         if v.type in PLATFORM:
             lines.append(CostLine(v.label, Hourly.flat(service_price(*PLATFORM[v.type]).usd)))
+        elif v.type in PLATFORM_HOURLY:
+            lines.append(CostLine(v.label, Hourly.flat(PLATFORM_HOURLY[v.type]())))
     return lines
 
 

@@ -182,7 +182,8 @@ def test_bucket_is_always_retained_and_protected_in_prod_or_on_request(plans, ke
 @pytest.mark.parametrize("key", ["dev", "prod"])
 def test_each_model_reads_only_its_own_prefix_through_pod_identity(plans, key):
     plan, spec = plans[key], spec_of(key)
-    bucket_arn = plan.one("aws:s3/bucket:Bucket", "weights").outputs["arn"]
+    # Each region reads the weights bucket of its own region (the primary, or its replica: issue 17.13).
+    arn_in = {str(b.options.get("provider")): b.outputs["arn"] for b in plan.of_type("aws:s3/bucket:Bucket")}
     associations = plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     for model in spec.models:
         readers = [r for r in plan.of_type("gpuinfra:aws:WeightsAccess") if r.name.startswith(f"{model.name}-")]
@@ -191,6 +192,7 @@ def test_each_model_reads_only_its_own_prefix_through_pod_identity(plans, key):
             policy = plan.children("gpuinfra:aws:WeightsAccess", reader.name, "aws:iam/rolePolicy:RolePolicy")[0]
             doc = policy_doc(policy)
             objects = [r for s in doc["Statement"] if "s3:GetObject" in s["Action"] for r in s["Resource"]]
+            bucket_arn = arn_in[str(policy.options.get("provider"))]
             assert objects == [f"{bucket_arn}/{names.model_prefix(model.name, model.revision)}*"]
             actions = {a for s in doc["Statement"] for a in s["Action"]}
             assert actions <= {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}

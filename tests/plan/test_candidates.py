@@ -41,8 +41,12 @@ def test_nothing_fits_gives_no_choice():
 
 def test_region_filter_prices_in_that_region_only():
     rows = candidates(LLAMA_8B, CATALOG, region="europe-west4", **SIZING)
-    assert {c.instance_type for c in rows} == {"a3-highgpu-8g"}
-    assert all(c.region == "europe-west4" and c.hourly_usd == pytest.approx(112.540) for c in rows)
+    # europe-west4 prices A2 (Cloud Billing export 2025-03-06) and A3 rows; nothing else is offered there.
+    assert {c.instance_type for c in rows} == {"a2-highgpu-1g", "a2-highgpu-8g", "a2-ultragpu-8g", "a3-highgpu-8g"}
+    assert all(c.region == "europe-west4" for c in rows)
+    assert all(c.hourly_usd == pytest.approx(CATALOG.price("gcp", c.instance_type, "europe-west4").on_demand)
+               for c in rows)
+    assert all(c.hourly_usd == pytest.approx(112.540) for c in rows if c.instance_type == "a3-highgpu-8g")
 
 
 def test_without_region_each_type_is_priced_in_its_cheapest_region():

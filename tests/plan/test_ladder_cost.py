@@ -107,7 +107,7 @@ def test_worst_ge_expected_ge_best_and_monthly_is_730_hours(reserved, on_demand,
 
 def test_cost_json_contract():
     doc = estimate_cost(plan_basis(_spec(raw_stack("prod")))).to_json()
-    assert set(doc) == {"hourly", "monthly", "catalog_as_of", "items", "usd_per_mtok"}
+    assert set(doc) == {"hourly", "monthly", "catalog_as_of", "items", "usd_per_mtok", "commitments"}
     assert set(doc["monthly"]) == {"best", "expected", "worst"}
     for item in doc["items"]:
         assert set(item) == {"resource", "type", "instance_type", "region", "count_min", "count_max", "purchase", "hourly"}
