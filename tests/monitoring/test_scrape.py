@@ -20,6 +20,7 @@ def gce_vm_raw() -> dict:
     raw = variant("staging")
     raw["gpuinfra:gcp"] = {**raw["gpuinfra:gcp"], "mode": "vm"}
     raw["gpuinfra:gcp"].pop("gke", None)
+    raw["gpuinfra:serving"].pop("routing", None)  # the router runs on Kubernetes only
     return raw
 
 
