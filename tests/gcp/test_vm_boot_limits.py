@@ -45,8 +45,7 @@ def test_the_same_model_on_gke_is_planned():
     raw["gpuinfra:gcp"]["mode"] = "gke"
     raw["gpuinfra:gcp"].pop("vm")
     raw["gpuinfra:gcp"]["gke"] = {"master_authorized_cidrs": raw["gpuinfra:deployer"]["network_cidrs"]}
-    for model in raw["gpuinfra:models"]:
-        model.pop("canary", None)  # a canary on Kubernetes needs the router, which this variant leaves off
+    raw["gpuinfra:serving"]["routing"] = {"enabled": True}  # the 8B canary on GKE needs the router
     plan = plan_stack(load_stack_spec(*encode(raw)))
     big = next(p for p in plan.serving if p.model == "llama-405b")
     assert big.fits and health_check_grace_seconds(big.weights_gib) > GCE_INITIAL_DELAY_MAX  # really over the cap

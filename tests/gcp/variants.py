@@ -22,6 +22,7 @@ def vm_mode() -> dict:
     small["pools"] = ["l4-vm"]
     small["replicas"] = {"min": 1, "max": 3}  # + 1 canary = the L4 ladder's 4 nodes
     raw["gpuinfra:models"] = [small, copy.deepcopy(LLAMA_70B)]
+    raw["gpuinfra:serving"].pop("routing", None)  # the router runs on Kubernetes only (VM fleets: no canary)
     raw["gpuinfra:gcp"] = {
         "mode": "vm",
         "vm": {"monitoring_cidrs": ["10.99.0.0/24"]},

@@ -20,9 +20,7 @@ def gce_vm_raw() -> dict:
     raw = variant("staging")
     raw["gpuinfra:gcp"] = {**raw["gpuinfra:gcp"], "mode": "vm"}
     raw["gpuinfra:gcp"].pop("gke", None)
-    raw["gpuinfra:serving"] = {k: v for k, v in raw["gpuinfra:serving"].items() if k != "routing"}  # no Kubernetes left
-    for model in raw["gpuinfra:models"]:
-        model.pop("canary", None)  # VM fleets have no canary
+    raw["gpuinfra:serving"].pop("routing", None)  # the router runs on Kubernetes only
     return raw
 
 
