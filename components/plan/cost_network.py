@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from components.catalog.services import service_price
 from components.plan import names
+from components.plan.aws_network import plan_network
 from components.plan.basis import PlanBasis
 from components.plan.cost_items import CostItem
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly, nlb_hourly
@@ -66,7 +67,7 @@ def nat_data_items(spec: StackSpec) -> list[CostItem]:
     for region in spec.pool_regions("aws"):
         pools = sum(1 for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region)
         usd = pools * gb_per_pool * _price("aws_nat_gateway_gb") / HOURS_PER_MONTH
-        azs = spec.aws.network.az_count  # processed by the region's NAT gateways, one per zone
+        azs = len(plan_network(spec, region).subnets)  # the region's NAT gateways, one per planned zone
         items.append(_flat(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", region, azs, "on_demand", usd))
     return items
 

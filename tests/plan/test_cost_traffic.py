@@ -59,8 +59,8 @@ def test_worst_expected_best_order_holds_with_traffic():
 def test_per_mtok_formula():
     plan = plan_of(_raw(BUSY))
     u = plan.cost.per_mtok[0]
-    gpu = sum(i.hourly.expected for i in plan.cost.items
-              if i.resource.startswith(("h200-use1-", "h200-usw2-", "h100-gke-"))) * HOURS_PER_MONTH
+    gpu = sum(i.hourly.expected for i in plan.cost.items  # GPU nodes only: root volumes are not GPU cost
+              if i.resource.startswith(("h200-use1-", "h200-usw2-", "h100-gke-")) and i.instance_type) * HOURS_PER_MONTH
     assert u.monthly_usd == pytest.approx(gpu)
     assert u.requests_per_month == pytest.approx(2_500_000 / 86_400 * 3600 * HOURS_PER_MONTH)
     assert u.input_mtok == pytest.approx(u.requests_per_month * 1000 / 1e6)
