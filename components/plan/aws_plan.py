@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
 from components.plan.aws_network import AwsNetworkPlan, plan_networks
+from components.plan.aws_pools import AwsPoolPlan, plan_aws_pools
 from components.plan.aws_reservations import CapacityBlockPlan, OdcrPlan, plan_reservations
 from components.plan.basis import PlanBasis
 from components.plan.lb_controller import LoadBalancerControllerPlan, plan_lb_controllers
@@ -81,6 +82,7 @@ class AwsPlan:
         networks: The VPC of every region with GPU pools (subnet zones include every reservation's).
         weights_replicas: A weights bucket per serving region other than the primary, filled by S3 replication,
             so every region reads weights through its own S3 gateway endpoint (issue 17 item 13).
+        pools: Every AWS GPU pool, in configuration order (``components/plan/aws_pools.py``).
     """
 
     primary_region: str
@@ -104,6 +106,11 @@ class AwsPlan:
         return (tuple(r for r in self.odcrs if r.region == region),
                 tuple(b for b in self.capacity_blocks if b.region == region))
     weights_replicas: tuple[WeightsReplica, ...] = ()
+    pools: Mapping[str, AwsPoolPlan] = field(default_factory=dict)
+
+    def pools_in(self, region: str) -> tuple[AwsPoolPlan, ...]:
+        """The GPU pools of ``region``, in configuration order."""
+        return tuple(p for p in self.pools.values() if p.region == region)
 
     def weights_replica(self, region: str) -> WeightsReplica | None:
         """The replica a serving region reads, ``None`` for the primary region (it reads the primary bucket)."""
@@ -134,4 +141,4 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
                    cluster_access=access, watchdogs=plan_watchdogs(spec, tuple(regions)),
                    vm_scaling=plan_vm_scaling(basis), lb_controllers=plan_lb_controllers(spec),
                    odcrs=odcrs, capacity_blocks=blocks, networks=plan_networks(spec),
-                   weights_replicas=plan_weights_replicas(spec))
+                   weights_replicas=plan_weights_replicas(spec), pools=plan_aws_pools(basis))
