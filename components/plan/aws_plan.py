@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
 from components.plan.aws_network import AwsNetworkPlan, plan_networks
-from components.plan.aws_pools import AwsPoolPlan, plan_aws_pools
+from components.plan.aws_pools import AwsPoolPlan, VmFleetPlan, plan_aws_pools, plan_vm_fleets
 from components.plan.aws_reservations import CapacityBlockPlan, OdcrPlan, plan_reservations
 from components.plan.basis import PlanBasis
 from components.plan.lb_controller import LoadBalancerControllerPlan, plan_lb_controllers
@@ -83,6 +83,7 @@ class AwsPlan:
         weights_replicas: A weights bucket per serving region other than the primary, filled by S3 replication,
             so every region reads weights through its own S3 gateway endpoint (issue 17 item 13).
         pools: Every AWS GPU pool, in configuration order (``components/plan/aws_pools.py``).
+        vm_fleets: VM mode: region -> its serving fleet (none on EKS).
     """
 
     primary_region: str
@@ -107,6 +108,7 @@ class AwsPlan:
                 tuple(b for b in self.capacity_blocks if b.region == region))
     weights_replicas: tuple[WeightsReplica, ...] = ()
     pools: Mapping[str, AwsPoolPlan] = field(default_factory=dict)
+    vm_fleets: Mapping[str, VmFleetPlan] = field(default_factory=dict)
 
     def pools_in(self, region: str) -> tuple[AwsPoolPlan, ...]:
         """The GPU pools of ``region``, in configuration order."""
@@ -137,8 +139,10 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     eks = spec.aws.eks
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
     odcrs, blocks = plan_reservations(spec)
+    pools = plan_aws_pools(basis)
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
                    cluster_access=access, watchdogs=plan_watchdogs(spec, tuple(regions)),
                    vm_scaling=plan_vm_scaling(basis), lb_controllers=plan_lb_controllers(spec),
                    odcrs=odcrs, capacity_blocks=blocks, networks=plan_networks(spec),
-                   weights_replicas=plan_weights_replicas(spec), pools=plan_aws_pools(basis))
+                   weights_replicas=plan_weights_replicas(spec), pools=pools,
+                   vm_fleets=plan_vm_fleets(basis, pools))

@@ -96,6 +96,27 @@ class AwsPoolPlan:
     serving: VmServing | None = None
 
 
+@dataclass(frozen=True)
+class VmFleetPlan:
+    """VM mode: what ``components.aws.vm_fleet`` renders for one region.
+
+    Attributes:
+        region: The region.
+        environment: The stack's environment (scopes the drain-hook permission of the instance roles).
+        pools: The region's pools, in configuration order (listener ports follow it: append new pools).
+        load_balancer: ``nlb`` or ``alb`` (``aws.vm.load_balancer``).
+        monitoring_cidrs: Extra networks admitted to the exporter ports (``aws.vm.monitoring_cidrs``).
+        tags: Cost tags of region-wide resources: ``Model`` lists the models served there, joined by '+'.
+    """
+
+    region: str
+    environment: str
+    pools: tuple[AwsPoolPlan, ...]
+    load_balancer: str
+    monitoring_cidrs: tuple[str, ...]
+    tags: Mapping[str, str]
+
+
 def _rungs(pool: GpuPoolSpec, ladder: LadderPlan) -> dict[str, RungNodes]:
     catalog = load_catalog()
     types = {t: catalog.instance("aws", t) for t in pool.instance_types}
@@ -137,4 +158,22 @@ def plan_aws_pools(basis: PlanBasis) -> Mapping[str, AwsPoolPlan]:
             rungs=_rungs(pool, ladder),
             tags=cost_tags(spec, model=model, auto_shutdown=shutdown) if vm else cost_tags(spec),
             serving=serving)
+    return out
+
+
+def plan_vm_fleets(basis: PlanBasis, pools: Mapping[str, AwsPoolPlan]) -> Mapping[str, VmFleetPlan]:
+    """VM mode: one fleet per region holding AWS GPU pools; none on EKS."""
+    spec = basis.spec
+    assert spec.aws is not None
+    if spec.aws.mode != "vm":
+        return {}
+    out = {}
+    for region in dict.fromkeys(p.region for p in pools.values()):
+        mine = tuple(p for p in pools.values() if p.region == region)
+        served = {p.name for p in mine}
+        models = "+".join(sorted(m.name for m in spec.models if served & set(m.pools))) or None
+        out[region] = VmFleetPlan(
+            region=region, environment=spec.environment, pools=mine, load_balancer=spec.aws.vm.load_balancer,
+            monitoring_cidrs=tuple(str(n) for n in spec.aws.vm.monitoring_cidrs),
+            tags=cost_tags(spec, model=models, auto_shutdown=spec.environment != "prod"))
     return out
