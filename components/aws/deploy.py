@@ -69,16 +69,16 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
         provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
         api_client_cidrs=stack.aws.api_client_cidrs,
         access=stack.aws.cluster_access if stack.aws else ()))
-    pools = _pools(spec, region)
-    ladders: list[LadderPlan] = [stack.ladders[p.name] for p in pools]
+    pools = stack.aws.pools_in(region)
+    ladders: list[LadderPlan] = [p.ladder for p in pools]
     node_opts = pulumi.ResourceOptions(depends_on=cluster.addons)
     groups = []
-    for pool, ladder in zip(pools, ladders):
+    for pool in pools:
         gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
-            pool=pool, ladder=ladder, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
+            pool=pool, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
             subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
             provider=provider, ami=stack.aws.eks_ami,
-            reservation=reservations.get(pool.capacity.reservation or ""), spec=spec, tags=tags), opts=node_opts)
+            reservation=reservations.get(pool.reservation or ""), tags=tags), opts=node_opts)
         groups.extend(gpu_pool.node_groups.values())
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
     ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
@@ -115,11 +115,11 @@ def _lb_controller(stack: StackPlan, region: str, cluster: EksCluster, network: 
 def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: AwsNetwork,
                bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> None:
     """VM-mode serving fleets of one region (the capacity components)."""
-    spec = stack.basis.spec
     from components.aws.vm_fleet import VmServingFleet, VmServingFleetArgs  # noqa: PLC0415 (capacity work)
 
+    assert stack.aws is not None
     VmServingFleet(f"serving-{region}", VmServingFleetArgs(
-        spec=spec, basis=stack.basis, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+        plan=stack.aws.vm_fleets[region], region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
         private_subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
         bucket_name=bucket.bucket_name, bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn,
         reservations=reservations, scaling=stack.aws.vm_scaling if stack.aws else {}),

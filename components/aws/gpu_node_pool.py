@@ -7,13 +7,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateArgs
-from components.catalog import load_catalog
 from components.plan import autoscaler, names, nodeadm, scheduling
 from components.plan.aws_plan import EksAmiPlan
+from components.plan.aws_pools import AwsPoolPlan
 from components.plan.eks_node_groups import rung_instance_types, rung_update_config
-from components.plan.ladder import LadderPlan, Rung
-from components.spec import StackSpec
-from components.spec.capacity import GpuPoolSpec
+from components.plan.ladder import Rung
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
 CAPACITY_TYPE = {"reserved": "ON_DEMAND", "capacity-block": "CAPACITY_BLOCK", "on-demand": "ON_DEMAND",
@@ -35,23 +33,20 @@ class EksGpuNodePoolArgs:
     """Inputs of :class:`EksGpuNodePool`.
 
     Attributes:
-        pool: The pool's spec.
-        ladder: The pool's ladder (``plan_ladder``).
+        pool: The pool's plan (its ladder, zones, launch template, node labels and GPU counts per rung).
         cluster_name: EKS cluster name (plain: it names autoscaler tags).
         cluster: The cluster resource (its ``name`` output orders node groups after it).
         node_role_arn: Node IAM role.
         subnet_ids_by_az: Private subnets of the region per zone.
-        spread_zones: Zones unreserved rungs spread over without ``pool.zones`` (empty: every zone); a zone added
+        spread_zones: Zones unreserved rungs spread over without the pool's zones (empty: every zone); a zone added
             only for a reservation stays out, so adding one never changes (replaces) another node group.
         provider: Explicit AWS provider of the region.
         ami: The planned AMI release of the GPU node groups (pinned) and the parameter naming AWS's recommended one.
         reservation: The reservation behind the reserved / capacity-block rung, if any.
-        spec: The stack (launch template settings: IMDS hop limit, cost tags, Kubernetes version).
         tags: Cost tags.
     """
 
-    pool: GpuPoolSpec
-    ladder: LadderPlan
+    pool: AwsPoolPlan
     cluster_name: str
     cluster: aws.eks.Cluster
     node_role_arn: pulumi.Input[str]
@@ -60,7 +55,6 @@ class EksGpuNodePoolArgs:
     ami: EksAmiPlan
     spread_zones: tuple[str, ...] = ()
     reservation: Reservation | None = None
-    spec: StackSpec | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -74,15 +68,9 @@ class EksGpuNodePool(pulumi.ComponentResource):
         super().__init__("gpuinfra:aws:EksGpuNodePool", name, None, opts)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        catalog = load_catalog()
-        self._types = {t: catalog.instance("aws", t) for t in args.pool.instance_types}
         self._release = self._ami_release()
-        self.node_groups = {rung.tier: self._create_rung(rung) for rung in args.ladder.rungs}
+        self.node_groups = {rung.tier: self._create_rung(rung) for rung in args.pool.ladder.rungs}
         self.register_outputs({"node_group_names": {t: g.node_group_name for t, g in self.node_groups.items()}})
-
-    def _gpu_label(self, rung: Rung) -> str:
-        """GPU model label; a diversified rung of two boards of one VRAM class lists both (``A10G_L4``)."""
-        return "_".join(sorted({self._types[t].gpu.name for t in rung.instance_types}))
 
     def _subnets(self, rung: Rung) -> list[pulumi.Input[str]]:
         """Reserved capacity lives in one zone: those nodes launch there and nowhere else."""
@@ -126,7 +114,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
         """The shared GPU launch template with the RAID0 NodeConfig, targeting the reservation for reserved rungs."""
         reserved = rung.tier in ("reserved", "capacity-block")
         return GpuLaunchTemplate(resource_name, GpuLaunchTemplateArgs(
-            spec=self._args.spec, pool=self._args.pool, region=self._args.ladder.region, mode="eks",
+            plan=self._args.pool.launch_template, region=self._args.pool.ladder.region, mode="eks",
             user_data=nodeadm.node_config_user_data("RAID0"),
             capacity_reservation_id=self._require_reservation(rung).id if reserved else None,
             capacity_block=rung.tier == "capacity-block",
@@ -136,8 +124,8 @@ class EksGpuNodePool(pulumi.ComponentResource):
     def _create_rung(self, rung: Rung) -> aws.eks.NodeGroup:
         args = self._args
         resource_name = names.rung_name(args.pool.name, rung.tier)
-        labels = scheduling.node_labels(args.pool.name, rung.tier, self._gpu_label(rung))
-        gpus = min(self._types[t].gpu_count for t in rung.instance_types)
+        nodes = args.pool.rungs[rung.tier]
+        labels, gpus = dict(nodes.labels), nodes.gpu_count
         tags = {**args.tags, **autoscaler.discovery_tags(args.cluster_name),
                 **autoscaler.node_template_tags(labels, scheduling.GPU_TAINT, gpus)}
         template = self._launch_template(rung, resource_name)
