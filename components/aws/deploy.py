@@ -61,12 +61,13 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     """Cluster, GPU node groups, autoscaler and weight readers of one region."""
     spec = stack.basis.spec
     assert spec.aws is not None and stack.aws is not None and stack.aws.eks_ami is not None
-    name = names.cluster_name(spec.environment, "aws", region)
+    planned = stack.aws.eks_clusters[region]
+    name = planned.name
     tags = cost_tags(spec)
     cluster = EksCluster(name, EksClusterArgs(
-        region=region, spec=spec.aws.eks,
+        region=region, plan=planned,
         subnet_ids=[network.private_subnet_ids_by_az[z] for z in network.spread_zones],
-        provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
+        provider=provider, tags=tags,
         api_client_cidrs=stack.aws.api_client_cidrs,
         access=stack.aws.cluster_access if stack.aws else ()))
     pools = stack.aws.pools_in(region)
