@@ -87,12 +87,9 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
         aws_provider=provider, k8s_provider=cluster.k8s_provider, depends_on=[*cluster.addons, *groups], tags=tags))
     controller = _lb_controller(stack, region, cluster, network, provider)
     pool_names = {p.name for p in pools}
-    readers = []
-    for model in spec.models:
-        if pool_names.intersection(model.pools):
-            readers.append(WeightsAccess(f"{model.name}-{region}-weights", WeightsAccessArgs(
-                model=model, cluster=cluster.cluster, namespace=spec.serving.namespace, bucket_arn=bucket.bucket_arn,
-                kms_key_arn=bucket.kms_key_arn, provider=provider, tags=cost_tags(spec, model=model.name))))
+    readers = [WeightsAccess(f"{reader.model}-{region}-weights", WeightsAccessArgs(
+        plan=reader, cluster=cluster.cluster, bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn,
+        provider=provider)) for reader in stack.aws.weights_readers.get(region, ())]
     pulumi.export(f"aws_{region.replace('-', '_')}_cluster", {"name": cluster.cluster_name, "endpoint": cluster.endpoint})
     return ClusterTarget(
         name=name, cloud="aws", region=region, provider=cluster.k8s_provider, cluster=cluster.cluster,
