@@ -135,7 +135,7 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
         provider = _provider(spec, region)
         if primary is None:
             primary = S3WeightsBucket("weights", S3WeightsBucketArgs(
-                environment=spec.environment, spec=spec.aws.weights_bucket, provider=provider, tags=cost_tags(spec)))
+                plan=stack.aws.weights_bucket, provider=provider, tags=cost_tags(spec)))
             primary_provider = provider
             pulumi.export("aws_weights_bucket", primary.bucket_name)
         bucket = primary
@@ -143,7 +143,7 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
         if replica is not None:
             # Gateway endpoints are regional: this region reads its own replica, never the primary via NAT.
             bucket = S3WeightsBucket(replica.key, S3WeightsBucketArgs(
-                environment=spec.environment, spec=spec.aws.weights_bucket, provider=provider, tags=cost_tags(spec),
+                plan=stack.aws.weights_bucket, provider=provider, tags=cost_tags(spec),
                 replica_suffix=replica.name_suffix))
             replicas.append((replica, bucket))
         if not _pools(spec, region):
