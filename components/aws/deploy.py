@@ -66,10 +66,10 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
     groups = []
     for pool in pools:
         gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
-            pool=pool, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
+            pool=pool, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
             subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
             provider=provider, ami=stack.aws.eks_ami,
-            reservation=reservations.get(pool.reservation or ""), tags=tags), opts=node_opts)
+            reservation=reservations.get(pool.reservation or "")), opts=node_opts)
         groups.extend(gpu_pool.node_groups.values())
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
     ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(

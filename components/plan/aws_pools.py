@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.catalog import load_catalog
 from components.catalog.versions import image, vllm_image
-from components.plan import names, scheduling
+from components.plan import names, nodeadm
 from components.plan.basis import PlanBasis
 from components.plan.bootstrap import health_check_grace_seconds
+from components.plan.eks_rungs import EksRungPlan, plan_eks_rungs
 from components.plan.engine_args import EngineArgs
 from components.plan.ladder import LadderPlan
 from components.plan.tags import cost_tags
@@ -29,19 +29,6 @@ class LaunchTemplatePlan:
     root_volume_gib: int
     imds_hop_limit: int
     tags: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class RungNodes:
-    """The nodes of one rung as the scheduler and cluster-autoscaler see them.
-
-    Attributes:
-        labels: Node labels (pool, tier, GPU model; a diversified rung of two boards lists both, ``A10G_L4``).
-        gpu_count: GPUs per node, the smallest over the rung's types (the autoscaler's scale-from-zero template).
-    """
-
-    labels: Mapping[str, str]
-    gpu_count: int
 
 
 @dataclass(frozen=True)
@@ -78,7 +65,9 @@ class AwsPoolPlan:
         zones: ``gpu_pools[].zones``; empty: spread over the region's zones.
         reservation: Name of the reservation or capacity block its reserved rung consumes, if any.
         launch_template: Launch template settings.
-        rungs: Tier -> its nodes' labels and GPU count.
+        eks_rungs: EKS mode: a managed node group per rung, highest autoscaler priority first; none in VM mode.
+        node_user_data: EKS mode: the nodeadm NodeConfig the node groups' launch template carries (RAID0 over
+            the local NVMe disks); ``None`` in VM mode, whose boot script is rendered with the bucket's name.
         tags: Cost tags of the pool's resources (``Model`` and ``AutoShutdown`` in VM mode, stack tags on EKS).
         serving: VM mode: the model its VMs serve; ``None`` on EKS.
     """
@@ -91,8 +80,9 @@ class AwsPoolPlan:
     zones: tuple[str, ...]
     reservation: str | None
     launch_template: LaunchTemplatePlan
-    rungs: Mapping[str, RungNodes]
     tags: Mapping[str, str]
+    eks_rungs: tuple[EksRungPlan, ...] = ()
+    node_user_data: str | None = None
     serving: VmServing | None = None
 
 
@@ -117,17 +107,6 @@ class VmFleetPlan:
     tags: Mapping[str, str]
 
 
-def _rungs(pool: GpuPoolSpec, ladder: LadderPlan) -> dict[str, RungNodes]:
-    catalog = load_catalog()
-    types = {t: catalog.instance("aws", t) for t in pool.instance_types}
-    out = {}
-    for rung in ladder.rungs:
-        gpu = "_".join(sorted({types[t].gpu.name for t in rung.instance_types}))
-        out[rung.tier] = RungNodes(labels=scheduling.node_labels(pool.name, rung.tier, gpu),
-                                   gpu_count=min(types[t].gpu_count for t in rung.instance_types))
-    return out
-
-
 def _vm_serving(basis: PlanBasis, pool: GpuPoolSpec) -> VmServing:
     spec = basis.spec
     model = next(m for m in spec.models if pool.name in m.pools)
@@ -148,15 +127,17 @@ def plan_aws_pools(basis: PlanBasis) -> Mapping[str, AwsPoolPlan]:
     for index, pool in enumerate(spec.aws.gpu_pools):
         serving = _vm_serving(basis, pool) if vm else None
         model = serving.model if serving else None
-        ladder = basis.ladder(pool.name)
+        ladder, region = basis.ladder(pool.name), spec.pool_region("aws", pool)
+        cluster = names.cluster_name(spec.environment, "aws", region)
         out[pool.name] = AwsPoolPlan(
-            name=pool.name, index=index, region=spec.pool_region("aws", pool), ladder=ladder,
+            name=pool.name, index=index, region=region, ladder=ladder,
             instance_types=tuple(pool.instance_types), zones=tuple(pool.zones), reservation=pool.capacity.reservation,
             launch_template=LaunchTemplatePlan(
                 root_volume_gib=pool.root_volume_gib, imds_hop_limit=spec.aws.imds_hop_limit,
                 tags=cost_tags(spec, model=model, auto_shutdown=shutdown)),
-            rungs=_rungs(pool, ladder),
             tags=cost_tags(spec, model=model, auto_shutdown=shutdown) if vm else cost_tags(spec),
+            eks_rungs=() if vm else plan_eks_rungs(pool, ladder, cluster, cost_tags(spec)),
+            node_user_data=None if vm else nodeadm.node_config_user_data("RAID0"),
             serving=serving)
     return out
 
