@@ -10,7 +10,8 @@ AWS = ROOT / "components" / "aws"
 SPEC_ERRORS = {"ConfigError", "key_path"}
 #: Planner entry points and spec-derived helpers: a component calling one re-makes a decision of the plan.
 PLANNERS = {"cost_tags", "cost_labels", "plan_ladder", "plan_ladders", "plan_serving", "plan_basis", "fit",
-            "load_catalog", "health_check_grace_seconds", "region_model_tag", "vm_pools"}
+            "load_catalog", "health_check_grace_seconds", "region_model_tag", "vm_pools", "rung_instance_types",
+            "rung_update_config", "node_labels", "node_template_tags", "discovery_tags"}
 
 
 def _imported(path):
