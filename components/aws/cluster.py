@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.catalog import versions
 from components.plan.aws_plan import ClusterAccess
-from components.spec.aws import EksSpec
+from components.plan.aws_region import EksClusterPlan
 
 # AWS managed policies (IAM "AWS managed policies for Amazon EKS", checked 2026-11-23).
 CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
@@ -42,20 +42,18 @@ class EksClusterArgs:
 
     Attributes:
         region: AWS region.
-        spec: The stack's ``aws.eks`` section.
+        plan: The region's cluster plan (name, Kubernetes version, endpoint, system nodes, log retention).
         subnet_ids: Private subnet ids of the region (control-plane ENIs and system nodes).
         provider: Explicit AWS provider of the region.
-        log_retention_days: Retention of the control-plane log group.
         tags: Cost tags.
         api_client_cidrs: Private CIDRs admitted to the API endpoint on 443 (``AwsPlan.api_client_cidrs``).
         access: Access entries (the plan's ``aws.cluster_access``).
     """
 
     region: str
-    spec: EksSpec
+    plan: EksClusterPlan
     subnet_ids: list[pulumi.Input[str]]
     provider: aws.Provider
-    log_retention_days: int = 30
     tags: dict[str, str] = field(default_factory=dict)
     api_client_cidrs: tuple[str, ...] = ()
     access: tuple[ClusterAccess, ...] = ()
@@ -99,7 +97,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("gpuinfra:aws:EksCluster", name, None, opts)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        self.kubernetes_version = args.spec.kubernetes_version or versions.eks_kubernetes_version()
+        self.kubernetes_version = args.plan.kubernetes_version
         self.cluster = self._create_cluster(name)
         self._create_access(name)
         self.node_role_arn = self._create_node_role(name)
@@ -114,7 +112,7 @@ class EksCluster(pulumi.ComponentResource):
         return pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends_on or []))
 
     def _create_cluster(self, name: str) -> aws.eks.Cluster:
-        args, spec = self._args, self._args.spec
+        args, spec = self._args, self._args.plan
         role = aws.iam.Role(f"{name}-cluster-role", assume_role_policy=_assume("eks.amazonaws.com", tag_session=True),
                             tags=args.tags, opts=self._child)
         attach = aws.iam.RolePolicyAttachment(f"{name}-cluster-role", role=role.name, policy_arn=CLUSTER_POLICY,
@@ -123,12 +121,12 @@ class EksCluster(pulumi.ComponentResource):
                           enable_key_rotation=True, deletion_window_in_days=30, tags=args.tags, opts=self._child)
         # EKS writes to this group; creating it first is the only way to set its retention.
         logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/eks/{name}/cluster",
-                                       retention_in_days=args.log_retention_days, tags=args.tags, opts=self._child)
+                                       retention_in_days=spec.log_retention_days, tags=args.tags, opts=self._child)
         cluster = aws.eks.Cluster(
             name, name=name, version=self.kubernetes_version, role_arn=role.arn,
             vpc_config={"subnet_ids": args.subnet_ids, "endpoint_private_access": True,
                         "endpoint_public_access": spec.endpoint_public_access,
-                        "public_access_cidrs": [str(c) for c in spec.public_access_cidrs] or None},
+                        "public_access_cidrs": list(spec.public_access_cidrs) or None},
             # The deployer (CI role running Pulumi) must reach the API to install the serving layer.
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
             bootstrap_self_managed_addons=False,  # the core add-ons below are managed and pinned instead
@@ -175,7 +173,7 @@ class EksCluster(pulumi.ComponentResource):
 
     def _create_system_nodes(self, name: str, addons: list[aws.eks.Addon]) -> aws.eks.NodeGroup:
         """Small on-demand CPU group for add-ons, the autoscaler and monitoring (the cost model's ``-system``)."""
-        spec = self._args.spec
+        spec = self._args.plan
         return aws.eks.NodeGroup(
             f"{name}-system", cluster_name=self.cluster.name, node_role_arn=self.node_role_arn,
             subnet_ids=self._args.subnet_ids, ami_type="AL2023_x86_64_STANDARD", capacity_type="ON_DEMAND",

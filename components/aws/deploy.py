@@ -1,4 +1,4 @@
-"""Wires the `aws` section of the spec into components: network, bucket, EKS (or VM fleets) per region."""
+"""Renders the plan's `aws` slice with components: network, bucket, EKS (or VM fleets) per region."""
 from __future__ import annotations
 
 import pulumi
@@ -14,23 +14,14 @@ from components.aws.weights_access import WeightsAccess, WeightsAccessArgs
 from components.aws.weights_bucket import S3WeightsBucket, S3WeightsBucketArgs
 from components.aws.weights_replication import S3WeightsReplication, S3WeightsReplicationArgs
 from components.k8s.target import ClusterTarget
-from components.plan import names
 from components.plan.ladder import LadderPlan
 from components.plan.stack import StackPlan
-from components.plan.tags import cost_tags
-from components.spec import StackSpec
-from components.spec.capacity import GpuPoolSpec
 
 
 
 
-def _provider(spec: StackSpec, region: str) -> aws.Provider:
-    return aws.Provider(f"aws-{region}", region=region, default_tags={"tags": cost_tags(spec)})
-
-
-def _pools(spec: StackSpec, region: str) -> list[GpuPoolSpec]:
-    assert spec.aws is not None
-    return [p for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region]
+def _provider(stack: StackPlan, region: str) -> aws.Provider:
+    return aws.Provider(f"aws-{region}", region=region, default_tags={"tags": dict(stack.tags)})
 
 
 def _reservations(stack: StackPlan, region: str, provider: aws.Provider) -> dict[str, Reservation]:
@@ -59,26 +50,26 @@ def _watchdog(stack: StackPlan, region: str, provider: aws.Provider) -> None:
 def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: AwsNetwork,
                 bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> ClusterTarget:
     """Cluster, GPU node groups, autoscaler and weight readers of one region."""
-    spec = stack.basis.spec
-    assert spec.aws is not None and stack.aws is not None and stack.aws.eks_ami is not None
-    name = names.cluster_name(spec.environment, "aws", region)
-    tags = cost_tags(spec)
+    assert stack.aws is not None and stack.aws.eks_ami is not None
+    planned = stack.aws.eks_clusters[region]
+    name = planned.name
+    tags = dict(stack.tags)
     cluster = EksCluster(name, EksClusterArgs(
-        region=region, spec=spec.aws.eks,
+        region=region, plan=planned,
         subnet_ids=[network.private_subnet_ids_by_az[z] for z in network.spread_zones],
-        provider=provider, log_retention_days=spec.aws.log_retention_days, tags=tags,
+        provider=provider, tags=tags,
         api_client_cidrs=stack.aws.api_client_cidrs,
         access=stack.aws.cluster_access if stack.aws else ()))
-    pools = _pools(spec, region)
-    ladders: list[LadderPlan] = [stack.ladders[p.name] for p in pools]
+    pools = stack.aws.pools_in(region)
+    ladders: list[LadderPlan] = [p.ladder for p in pools]
     node_opts = pulumi.ResourceOptions(depends_on=cluster.addons)
     groups = []
-    for pool, ladder in zip(pools, ladders):
+    for pool in pools:
         gpu_pool = EksGpuNodePool(f"{pool.name}-pool", EksGpuNodePoolArgs(
-            pool=pool, ladder=ladder, cluster_name=name, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
+            pool=pool, cluster=cluster.cluster, node_role_arn=cluster.node_role_arn,
             subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
             provider=provider, ami=stack.aws.eks_ami,
-            reservation=reservations.get(pool.capacity.reservation or ""), spec=spec, tags=tags), opts=node_opts)
+            reservation=reservations.get(pool.reservation or "")), opts=node_opts)
         groups.extend(gpu_pool.node_groups.values())
     account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
     ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
@@ -86,12 +77,9 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
         aws_provider=provider, k8s_provider=cluster.k8s_provider, depends_on=[*cluster.addons, *groups], tags=tags))
     controller = _lb_controller(stack, region, cluster, network, provider)
     pool_names = {p.name for p in pools}
-    readers = []
-    for model in spec.models:
-        if pool_names.intersection(model.pools):
-            readers.append(WeightsAccess(f"{model.name}-{region}-weights", WeightsAccessArgs(
-                model=model, cluster=cluster.cluster, namespace=spec.serving.namespace, bucket_arn=bucket.bucket_arn,
-                kms_key_arn=bucket.kms_key_arn, provider=provider, tags=cost_tags(spec, model=model.name))))
+    readers = [WeightsAccess(f"{reader.model}-{region}-weights", WeightsAccessArgs(
+        plan=reader, cluster=cluster.cluster, bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn,
+        provider=provider)) for reader in stack.aws.weights_readers.get(region, ())]
     pulumi.export(f"aws_{region.replace('-', '_')}_cluster", {"name": cluster.cluster_name, "endpoint": cluster.endpoint})
     return ClusterTarget(
         name=name, cloud="aws", region=region, provider=cluster.k8s_provider, cluster=cluster.cluster,
@@ -109,17 +97,17 @@ def _lb_controller(stack: StackPlan, region: str, cluster: EksCluster, network: 
     return LoadBalancerController(f"{plan.cluster}-lb-controller", LoadBalancerControllerArgs(
         plan=plan, cluster=cluster.cluster, vpc_id=network.vpc_id, aws_provider=provider,
         k8s_provider=cluster.k8s_provider, depends_on=[*cluster.addons, cluster.system_node_group],
-        tags=cost_tags(stack.basis.spec))).release
+        tags=dict(stack.tags))).release
 
 
 def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: AwsNetwork,
                bucket: S3WeightsBucket, reservations: dict[str, Reservation]) -> None:
     """VM-mode serving fleets of one region (the capacity components)."""
-    spec = stack.basis.spec
     from components.aws.vm_fleet import VmServingFleet, VmServingFleetArgs  # noqa: PLC0415 (capacity work)
 
+    assert stack.aws is not None
     VmServingFleet(f"serving-{region}", VmServingFleetArgs(
-        spec=spec, basis=stack.basis, region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+        plan=stack.aws.vm_fleets[region], region=region, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
         private_subnet_ids_by_az=network.private_subnet_ids_by_az, spread_zones=tuple(network.spread_zones),
         bucket_name=bucket.bucket_name, bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn,
         reservations=reservations, scaling=stack.aws.vm_scaling if stack.aws else {}),
@@ -128,16 +116,16 @@ def _vm_region(stack: StackPlan, region: str, provider: aws.Provider, network: A
 
 def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
     """Create the aws resources of the stack; returns the Kubernetes clusters for the serving layer."""
-    spec = stack.basis.spec
-    assert spec.aws is not None and stack.aws is not None
+    assert stack.aws is not None
+    tags = dict(stack.tags)
     targets: list[ClusterTarget] = []
     primary: S3WeightsBucket | None = None
     replicas: list[tuple] = []
     for region in stack.aws.regions:
-        provider = _provider(spec, region)
+        provider = _provider(stack, region)
         if primary is None:
             primary = S3WeightsBucket("weights", S3WeightsBucketArgs(
-                environment=spec.environment, spec=spec.aws.weights_bucket, provider=provider, tags=cost_tags(spec)))
+                plan=stack.aws.weights_bucket, provider=provider, tags=tags))
             primary_provider = provider
             pulumi.export("aws_weights_bucket", primary.bucket_name)
         bucket = primary
@@ -145,14 +133,14 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
         if replica is not None:
             # Gateway endpoints are regional: this region reads its own replica, never the primary via NAT.
             bucket = S3WeightsBucket(replica.key, S3WeightsBucketArgs(
-                environment=spec.environment, spec=spec.aws.weights_bucket, provider=provider, tags=cost_tags(spec),
+                plan=stack.aws.weights_bucket, provider=provider, tags=tags,
                 replica_suffix=replica.name_suffix))
             replicas.append((replica, bucket))
-        if not _pools(spec, region):
+        if not stack.aws.pools_in(region):
             continue  # the primary region may hold only the bucket: no VPC, no NAT to pay for
-        eks = spec.aws.mode == "eks"
+        eks = stack.aws.mode == "eks"
         network = AwsNetwork(f"vpc-{region}", AwsNetworkArgs(
-            plan=stack.aws.network(region), provider=provider, tags=cost_tags(spec)))
+            plan=stack.aws.network(region), provider=provider, tags=tags))
         reservations = _reservations(stack, region, provider)
         _watchdog(stack, region, provider)
         if eks:
@@ -161,5 +149,5 @@ def deploy_aws(stack: StackPlan) -> list[ClusterTarget]:
             _vm_region(stack, region, provider, network, bucket, reservations)
     if primary is not None and replicas:
         S3WeightsReplication("weights-replication", S3WeightsReplicationArgs(
-            source=primary, replicas=tuple(replicas), provider=primary_provider, tags=cost_tags(spec)))
+            source=primary, replicas=tuple(replicas), provider=primary_provider, tags=tags))
     return targets

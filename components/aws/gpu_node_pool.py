@@ -1,25 +1,18 @@
 """EksGpuNodePool: one EKS managed node group per rung of a GPU pool's capacity ladder."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateArgs
-from components.catalog import load_catalog
-from components.plan import autoscaler, names, nodeadm, scheduling
+from components.plan import autoscaler, names
 from components.plan.aws_plan import EksAmiPlan
-from components.plan.eks_node_groups import rung_instance_types, rung_update_config
-from components.plan.ladder import LadderPlan, Rung
-from components.spec import StackSpec
-from components.spec.capacity import GpuPoolSpec
+from components.plan.aws_pools import AwsPoolPlan
+from components.plan.eks_rungs import EksRungPlan
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
-CAPACITY_TYPE = {"reserved": "ON_DEMAND", "capacity-block": "CAPACITY_BLOCK", "on-demand": "ON_DEMAND",
-                 "spot": "SPOT", "on-demand-fallback": "ON_DEMAND"}
-# EKS spells taint effects in its own enum (EKS API Taint.effect, checked 2026-11-23).
-EKS_TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
 @dataclass(frozen=True)
@@ -35,24 +28,18 @@ class EksGpuNodePoolArgs:
     """Inputs of :class:`EksGpuNodePool`.
 
     Attributes:
-        pool: The pool's spec.
-        ladder: The pool's ladder (``plan_ladder``).
-        cluster_name: EKS cluster name (plain: it names autoscaler tags).
+        pool: The pool's plan (its zones, launch template, node user data and a node group plan per rung).
         cluster: The cluster resource (its ``name`` output orders node groups after it).
         node_role_arn: Node IAM role.
         subnet_ids_by_az: Private subnets of the region per zone.
-        spread_zones: Zones unreserved rungs spread over without ``pool.zones`` (empty: every zone); a zone added
+        spread_zones: Zones unreserved rungs spread over without the pool's zones (empty: every zone); a zone added
             only for a reservation stays out, so adding one never changes (replaces) another node group.
         provider: Explicit AWS provider of the region.
         ami: The planned AMI release of the GPU node groups (pinned) and the parameter naming AWS's recommended one.
         reservation: The reservation behind the reserved / capacity-block rung, if any.
-        spec: The stack (launch template settings: IMDS hop limit, cost tags, Kubernetes version).
-        tags: Cost tags.
     """
 
-    pool: GpuPoolSpec
-    ladder: LadderPlan
-    cluster_name: str
+    pool: AwsPoolPlan
     cluster: aws.eks.Cluster
     node_role_arn: pulumi.Input[str]
     subnet_ids_by_az: dict[str, pulumi.Input[str]]
@@ -60,8 +47,6 @@ class EksGpuNodePoolArgs:
     ami: EksAmiPlan
     spread_zones: tuple[str, ...] = ()
     reservation: Reservation | None = None
-    spec: StackSpec | None = None
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 class EksGpuNodePool(pulumi.ComponentResource):
@@ -70,24 +55,18 @@ class EksGpuNodePool(pulumi.ComponentResource):
     node_groups: dict[str, aws.eks.NodeGroup]
 
     def __init__(self, name: str, args: EksGpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        """Create one launch template and node group per rung of ``args.ladder``."""
+        """Create one launch template and node group per planned rung of ``args.pool``."""
         super().__init__("gpuinfra:aws:EksGpuNodePool", name, None, opts)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        catalog = load_catalog()
-        self._types = {t: catalog.instance("aws", t) for t in args.pool.instance_types}
         self._release = self._ami_release()
-        self.node_groups = {rung.tier: self._create_rung(rung) for rung in args.ladder.rungs}
+        self.node_groups = {rung.tier: self._create_rung(rung) for rung in args.pool.eks_rungs}
         self.register_outputs({"node_group_names": {t: g.node_group_name for t, g in self.node_groups.items()}})
 
-    def _gpu_label(self, rung: Rung) -> str:
-        """GPU model label; a diversified rung of two boards of one VRAM class lists both (``A10G_L4``)."""
-        return "_".join(sorted({self._types[t].gpu.name for t in rung.instance_types}))
-
-    def _subnets(self, rung: Rung) -> list[pulumi.Input[str]]:
+    def _subnets(self, rung: EksRungPlan) -> list[pulumi.Input[str]]:
         """Reserved capacity lives in one zone: those nodes launch there and nowhere else."""
         by_az = self._args.subnet_ids_by_az
-        if rung.tier in ("reserved", "capacity-block"):
+        if rung.reserved:
             reservation = self._require_reservation(rung)
             if reservation.availability_zone not in by_az:
                 raise ValueError(f"reservation {rung.reservation!r} is in {reservation.availability_zone}, "
@@ -96,7 +75,7 @@ class EksGpuNodePool(pulumi.ComponentResource):
         zones = [z for z in self._args.pool.zones if z in by_az] or sorted(self._args.spread_zones or by_az)
         return [by_az[z] for z in zones]
 
-    def _require_reservation(self, rung: Rung) -> Reservation:
+    def _require_reservation(self, rung: EksRungPlan) -> Reservation:
         if self._args.reservation is None:
             raise ValueError(f"pool {self._args.pool.name!r}: rung {rung.tier} needs reservation {rung.reservation!r}")
         return self._args.reservation
@@ -122,45 +101,33 @@ class EksGpuNodePool(pulumi.ComponentResource):
         pulumi.export(f"eks_ami_release_{pool.replace('-', '_')}", recommended.apply(report))
         return ami.release_version
 
-    def _launch_template(self, rung: Rung, resource_name: str) -> GpuLaunchTemplate:
+    def _launch_template(self, rung: EksRungPlan, resource_name: str) -> GpuLaunchTemplate:
         """The shared GPU launch template with the RAID0 NodeConfig, targeting the reservation for reserved rungs."""
-        reserved = rung.tier in ("reserved", "capacity-block")
+        pool = self._args.pool
+        assert pool.node_user_data is not None, "EKS pools carry their NodeConfig"
         return GpuLaunchTemplate(resource_name, GpuLaunchTemplateArgs(
-            spec=self._args.spec, pool=self._args.pool, region=self._args.ladder.region, mode="eks",
-            user_data=nodeadm.node_config_user_data("RAID0"),
-            capacity_reservation_id=self._require_reservation(rung).id if reserved else None,
-            capacity_block=rung.tier == "capacity-block",
-            instance_type=rung_instance_types(rung).launch_template,
-            extra_tags={"Pool": self._args.pool.name, "CapacityTier": rung.tier}), opts=self._child)
+            plan=pool.launch_template, region=pool.ladder.region, mode="eks", user_data=pool.node_user_data,
+            capacity_reservation_id=self._require_reservation(rung).id if rung.reserved else None,
+            capacity_block=rung.tier == "capacity-block", instance_type=rung.launch_template_type,
+            extra_tags={"Pool": pool.name, "CapacityTier": rung.tier}), opts=self._child)
 
-    def _create_rung(self, rung: Rung) -> aws.eks.NodeGroup:
+    def _create_rung(self, rung: EksRungPlan) -> aws.eks.NodeGroup:
         args = self._args
         resource_name = names.rung_name(args.pool.name, rung.tier)
-        labels = scheduling.node_labels(args.pool.name, rung.tier, self._gpu_label(rung))
-        gpus = min(self._types[t].gpu_count for t in rung.instance_types)
-        tags = {**args.tags, **autoscaler.discovery_tags(args.cluster_name),
-                **autoscaler.node_template_tags(labels, scheduling.GPU_TAINT, gpus)}
         template = self._launch_template(rung, resource_name)
-        types = rung_instance_types(rung)
-        # A capacity block only runs between its start and end: start at 0 and let the autoscaler scale it
-        # while the block is active (outside it launches fail and the next priority is tried).
-        block = rung.tier == "capacity-block"
-        low = 0 if block else rung.min_nodes
-        autoscaled = rung.autoscaled or block
-        taint = scheduling.GPU_TAINT
         group = aws.eks.NodeGroup(
             resource_name, cluster_name=args.cluster.name, node_role_arn=args.node_role_arn,
             subnet_ids=self._subnets(rung), ami_type=AMI_TYPE, release_version=self._release,
-            capacity_type=CAPACITY_TYPE[rung.tier],
-            instance_types=list(types.node_group) if types.node_group is not None else None, labels=labels,
-            taints=[{"key": taint["key"], "value": taint["value"], "effect": EKS_TAINT_EFFECT[taint["effect"]]}],
-            scaling_config={"min_size": low, "desired_size": low, "max_size": rung.max_nodes},
-            update_config=rung_update_config(rung),  # one node at a time; no surge onto a full reservation
+            capacity_type=rung.capacity_type,
+            instance_types=list(rung.node_group_types) if rung.node_group_types is not None else None,
+            labels=dict(rung.labels), taints=[dict(t) for t in rung.taints],
+            scaling_config={"min_size": rung.min_size, "desired_size": rung.min_size, "max_size": rung.max_size},
+            update_config=dict(rung.update_config),
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            tags=tags,
+            tags=dict(rung.tags),
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-                ignore_changes=["scalingConfig.desiredSize"] if autoscaled else [])))
-        self._tag_asg(resource_name, group, {k: v for k, v in tags.items() if k.startswith(autoscaler.TEMPLATE_PREFIX)})
+                ignore_changes=["scalingConfig.desiredSize"] if rung.autoscaled else [])))
+        self._tag_asg(resource_name, group, dict(rung.asg_tags))
         return group
 
     def _tag_asg(self, resource_name: str, group: aws.eks.NodeGroup, tags: dict[str, str]) -> None:

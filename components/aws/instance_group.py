@@ -9,11 +9,11 @@ import pulumi_aws as aws
 
 from components.aws.launch_template import GpuLaunchTemplate
 from components.plan import names
+from components.plan.aws_pools import AwsPoolPlan
 from components.plan.bootstrap import DRAIN_HOOK, LIFECYCLE_HEARTBEAT_SECONDS
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import LABEL_POOL, LABEL_TIER
 from components.plan.vm_scaling import VmScalingPlan
-from components.spec.capacity import GpuPoolSpec
 
 #: Tiers a separate group pinned to the reservation's AZ serves.
 RESERVED_TIERS = ("reserved", "capacity-block")
@@ -24,6 +24,7 @@ class GpuInstanceGroupArgs:
     """Inputs of one pool's groups.
 
     Attributes:
+        pool: The pool's plan (its name and instance types).
         ladder: The pool's ``plan_ladder`` rungs.
         launch_template: Template of the on-demand base and spot burst (no reservation targeting).
         subnet_ids: Private subnets the burst spreads over (one per AZ the pool uses).
@@ -35,7 +36,7 @@ class GpuInstanceGroupArgs:
         scaling: The fleet group's target-tracking policy (``plan/vm_scaling.py``); None: a fixed-size fleet.
     """
 
-    pool: GpuPoolSpec
+    pool: AwsPoolPlan
     ladder: LadderPlan
     launch_template: GpuLaunchTemplate
     subnet_ids: Sequence[pulumi.Input[str]]

@@ -10,9 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.catalog.versions import ami_parameter
-from components.plan.tags import cost_tags
-from components.spec import StackSpec
-from components.spec.capacity import GpuPoolSpec
+from components.plan.aws_pools import LaunchTemplatePlan
 
 #: Root device of the DLAMI and EKS AL2023 AMIs (both Amazon Linux 2023).
 ROOT_DEVICE = "/dev/xvda"
@@ -23,6 +21,7 @@ class GpuLaunchTemplateArgs:
     """Inputs of a GPU launch template.
 
     Attributes:
+        plan: The pool's launch template settings (root volume, IMDS hop limit, cost tags).
         mode: ``vm`` (DLAMI from its public SSM parameter, instance profile and security groups in the
             template) or ``eks`` (no AMI: the managed node group's ``ami_type`` and ``release_version`` pick the
             EKS AL2023 NVIDIA AMI and EKS merges its bootstrap; no instance profile, no network interface: EKS
@@ -31,17 +30,15 @@ class GpuLaunchTemplateArgs:
         capacity_reservation_id: Launch into this reservation only (targeted ODCR or Capacity Block).
         capacity_block: Market type ``capacity-block`` (needs ``capacity_reservation_id``).
         ami_id: Image id (VM mode); default: the DLAMI's public SSM parameter.
-        extra_tags: Tags beside the cost tags (e.g. Pool, CapacityTier).
+        extra_tags: Tags beside the plan's cost tags (e.g. Pool, CapacityTier).
         instance_type: Fixed type (a reservation's); ``None`` when the group or node group picks types.
     """
 
-    spec: StackSpec
-    pool: GpuPoolSpec
+    plan: LaunchTemplatePlan
     region: str
     mode: Literal["vm", "eks"]
     user_data: pulumi.Input[str]
     security_group_ids: Sequence[pulumi.Input[str]] = ()
-    model: str | None = None
     instance_profile_arn: pulumi.Input[str] | None = None
     capacity_reservation_id: pulumi.Input[str] | None = None
     capacity_block: bool = False
@@ -79,9 +76,7 @@ class GpuLaunchTemplate(pulumi.ComponentResource):
         return result.value
 
     def _tags(self) -> dict[str, str]:
-        spec = self._args.spec
-        tags = cost_tags(spec, model=self._args.model, auto_shutdown=spec.environment != "prod")
-        return {**tags, **(self._args.extra_tags or {})}
+        return {**self._args.plan.tags, **(self._args.extra_tags or {})}
 
     def _reservation(self) -> dict:
         """Targeting of a reservation (and the capacity-block market type), or nothing."""
@@ -108,11 +103,11 @@ class GpuLaunchTemplate(pulumi.ComponentResource):
             iam_instance_profile=profile,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required",
-                http_put_response_hop_limit=args.spec.aws.imds_hop_limit if args.spec.aws else 1),
+                http_put_response_hop_limit=args.plan.imds_hop_limit),
             block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                 device_name=ROOT_DEVICE,
                 ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=args.pool.root_volume_gib, volume_type="gp3", encrypted="true",
+                    volume_size=args.plan.root_volume_gib, volume_type="gp3", encrypted="true",
                     delete_on_termination="true"))],
             network_interfaces=[aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                 device_index=0, associate_public_ip_address="false", delete_on_termination="true",

@@ -11,16 +11,13 @@ import pulumi_aws as aws
 
 from components.aws.instance_group import RESERVED_TIERS, GpuInstanceGroup, GpuInstanceGroupArgs
 from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateArgs
-from components.catalog.versions import image, vllm_image
 from components.plan import names
 from components.plan.aws_policies import reader_policy
-from components.plan.bootstrap import DRAIN_SECONDS, METRICS_NAMESPACE, VmBootstrap, health_check_grace_seconds, vm_cloud_init
-from components.plan.basis import PlanBasis
-from components.plan.tags import cost_tags
+from components.plan.aws_pools import AwsPoolPlan, VmFleetPlan
+from components.plan.bootstrap import DRAIN_SECONDS, METRICS_NAMESPACE, VmBootstrap, vm_cloud_init
 from components.plan.vm_scaling import VmScalingPlan
 from components.secrets import vllm_api_key
-from components.spec import ConfigError, StackSpec
-from components.spec.capacity import GpuPoolSpec
+from components.spec import ConfigError
 from components.spec.errors import key_path
 
 SERVING_PORT = 8000
@@ -32,6 +29,7 @@ class VmServingFleetArgs:
     """Inputs of one region's VM-mode fleet.
 
     Attributes:
+        plan: The region's fleet (``AwsPlan.vm_fleets``): its pools, load balancer kind, monitoring networks, tags.
         private_subnet_ids_by_az: The VPC's private subnets keyed by AZ name.
         spread_zones: Zones a pool without ``zones`` spreads over (empty: every zone); a zone added only for a
             reservation serves just its reserved rung.
@@ -40,8 +38,7 @@ class VmServingFleetArgs:
         scaling: Pool -> its fleet group's scaling policy (``AwsPlan.vm_scaling``; absent: fixed size).
     """
 
-    spec: StackSpec
-    basis: PlanBasis
+    plan: VmFleetPlan
     region: str
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
@@ -52,17 +49,6 @@ class VmServingFleetArgs:
     spread_zones: tuple[str, ...] = ()
     reservations: Mapping[str, Any] = field(default_factory=dict)
     scaling: Mapping[str, VmScalingPlan] = field(default_factory=dict)
-
-
-def vm_pools(spec: StackSpec, region: str) -> list[GpuPoolSpec]:
-    """The region's AWS pools, in configuration order (listener ports follow it: append new pools)."""
-    return [p for p in (spec.aws.gpu_pools if spec.aws else []) if spec.pool_region("aws", p) == region]
-
-
-def region_model_tag(spec: StackSpec, region: str) -> str | None:
-    """Model tag of region-wide resources: the models the region serves, joined by '+'."""
-    pools = {p.name for p in vm_pools(spec, region)}
-    return "+".join(sorted(m.name for m in spec.models if pools & set(m.pools))) or None
 
 
 def instance_policy(bucket_arn: str, prefix: str, secret_arn: str, model: str, environment: str,
@@ -98,10 +84,9 @@ class VmServingFleet(pulumi.ComponentResource):
     def __init__(self, name: str, args: VmServingFleetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpuinfra:aws:VmServingFleet", name, None, opts)
         self._args, self._name = args, name
-        self._pools = vm_pools(args.spec, args.region)
+        self._pools = args.plan.pools
         self._ports = {p.name: SERVING_PORT + i for i, p in enumerate(self._pools)}
-        self._tags = cost_tags(args.spec, model=region_model_tag(args.spec, args.region),
-                               auto_shutdown=args.spec.environment != "prod")
+        self._tags = dict(args.plan.tags)
         lb_sg, monitoring_sg, instance_sg = self._create_security_groups()
         lb = self._create_load_balancer(lb_sg)
         secret = self._create_api_key_secret()
@@ -144,8 +129,8 @@ class VmServingFleet(pulumi.ComponentResource):
         for metric, port in METRICS_PORTS.items():
             self._rule(f"instance-in-{metric}", inst, "in", port, referenced_security_group_id=mon.id)
             self._rule(f"monitoring-out-{metric}", mon, "out", port, referenced_security_group_id=inst.id)
-            for net in self._args.spec.aws.vm.monitoring_cidrs:
-                self._rule(f"instance-in-{metric}-{net}".replace("/", "-"), inst, "in", port, cidr_ipv4=str(net))
+            for net in self._args.plan.monitoring_cidrs:
+                self._rule(f"instance-in-{metric}-{net}".replace("/", "-"), inst, "in", port, cidr_ipv4=net)
         # HTTPS to S3 (gateway endpoint), Secrets Manager, CloudWatch, image registries; DNS to the VPC resolver.
         self._rule("instance-out-https", inst, "out", 443, cidr_ipv4="0.0.0.0/0")
         for proto in ("udp", "tcp"):
@@ -153,7 +138,7 @@ class VmServingFleet(pulumi.ComponentResource):
         return lb, mon, inst
 
     def _create_load_balancer(self, lb_sg: aws.ec2.SecurityGroup) -> aws.lb.LoadBalancer:
-        kind = "network" if self._args.spec.aws.vm.load_balancer == "nlb" else "application"
+        kind = "network" if self._args.plan.load_balancer == "nlb" else "application"
         return aws.lb.LoadBalancer(
             f"serving-lb-{self._args.region}",  # the cost model's item name
             internal=True, load_balancer_type=kind, security_groups=[lb_sg.id],
@@ -168,8 +153,8 @@ class VmServingFleet(pulumi.ComponentResource):
                                          secret_string=vllm_api_key(), opts=self._child())
         return secret
 
-    def _create_target(self, pool: GpuPoolSpec, lb: aws.lb.LoadBalancer) -> aws.lb.TargetGroup:
-        nlb = self._args.spec.aws.vm.load_balancer == "nlb"
+    def _create_target(self, pool: AwsPoolPlan, lb: aws.lb.LoadBalancer) -> aws.lb.TargetGroup:
+        nlb = self._args.plan.load_balancer == "nlb"
         proto = "TCP" if nlb else "HTTP"
         target = aws.lb.TargetGroup(
             f"{self._name}-{pool.name}-tg", port=SERVING_PORT, protocol=proto, target_type="instance",
@@ -186,7 +171,7 @@ class VmServingFleet(pulumi.ComponentResource):
             tags=self._tags, opts=self._child())
         return target
 
-    def _create_profile(self, pool: GpuPoolSpec, model: str, prefix: str,
+    def _create_profile(self, pool: AwsPoolPlan, model: str, prefix: str,
                         secret: aws.secretsmanager.Secret, tags: dict[str, str]) -> aws.iam.InstanceProfile:
         args = self._args
         assume = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -194,43 +179,40 @@ class VmServingFleet(pulumi.ComponentResource):
         role = aws.iam.Role(f"{self._name}-{pool.name}-role", assume_role_policy=json.dumps(assume), tags=tags,
                             opts=self._child())
         policy = pulumi.Output.all(args.bucket_arn, secret.arn, args.kms_key_arn).apply(
-            lambda v: json.dumps(instance_policy(v[0], prefix, v[1], model, args.spec.environment, v[2])))
+            lambda v: json.dumps(instance_policy(v[0], prefix, v[1], model, args.plan.environment, v[2])))
         aws.iam.RolePolicy(f"{self._name}-{pool.name}-policy", role=role.id, policy=policy, opts=self._child())
         return aws.iam.InstanceProfile(f"{self._name}-{pool.name}-profile", role=role.name, tags=tags,
                                        opts=self._child())
 
-    def _subnet(self, pool: GpuPoolSpec, az: str, *key: str) -> pulumi.Input[str]:
+    def _subnet(self, pool: AwsPoolPlan, az: str, *key: str) -> pulumi.Input[str]:
         """The private subnet of ``az``; a zone the VPC does not cover is a config error at ``key``."""
         subnets = self._args.private_subnet_ids_by_az
         if az not in subnets:
-            index = self._args.spec.aws.gpu_pools.index(pool)
-            raise ConfigError(key_path(("aws", "gpu_pools", index, *key)),
+            raise ConfigError(key_path(("aws", "gpu_pools", pool.index, *key)),
                               f"zone {az!r} has no private subnet in the VPC (zones: {', '.join(subnets)})")
         return subnets[az]
 
-    def _create_pool(self, pool: GpuPoolSpec, lb: aws.lb.LoadBalancer, instance_sg: aws.ec2.SecurityGroup,
+    def _create_pool(self, pool: AwsPoolPlan, lb: aws.lb.LoadBalancer, instance_sg: aws.ec2.SecurityGroup,
                      secret: aws.secretsmanager.Secret) -> pulumi.Output[str]:
         """Target group, listener, instance profile, launch template(s) and Auto Scaling group(s) of one pool."""
-        args, spec = self._args, self._args.spec
-        model = next(m for m in spec.models if pool.name in m.pools)
-        plan = args.basis.serving_plan(model.name, pool.name)
-        tags = cost_tags(spec, model=model.name, auto_shutdown=spec.environment != "prod")
-        prefix = names.model_prefix(model.name, model.revision)
+        args, serving = self._args, pool.serving
+        assert serving is not None, "VM-mode pools carry their serving plan"
+        tags, prefix = dict(pool.tags), serving.weights_prefix
         scaling = args.scaling.get(pool.name)
         target = self._create_target(pool, lb)
-        profile = self._create_profile(pool, model.name, prefix, secret, tags)
+        profile = self._create_profile(pool, serving.model, prefix, secret, tags)
         user_data = pulumi.Output.all(args.bucket_name, secret.arn).apply(lambda v: vm_cloud_init(VmBootstrap(
-            cloud="aws", model=model.name, weights_uri=f"s3://{v[0]}/{prefix}", engine_args=plan.engine_args,
-            vllm_image=vllm_image(spec.serving.vllm_version), dcgm_exporter_image=image("dcgm_exporter"),
-            node_exporter_image=image("node_exporter"), api_key_secret=v[1], region=args.region,
+            cloud="aws", model=serving.model, weights_uri=f"s3://{v[0]}/{prefix}", engine_args=serving.engine_args,
+            vllm_image=serving.vllm_image, dcgm_exporter_image=serving.dcgm_exporter_image,
+            node_exporter_image=serving.node_exporter_image, api_key_secret=v[1], region=args.region,
             queue_pool=scaling.pool if scaling else "",
             waiting_metric=scaling.waiting_metric if scaling else VmBootstrap.waiting_metric)))
-        ladder = args.basis.ladder(pool.name)
+        ladder = pool.ladder
 
         def template(key: str, **extra: Any) -> GpuLaunchTemplate:
             return GpuLaunchTemplate(f"{self._name}-{key}", GpuLaunchTemplateArgs(
-                spec=spec, pool=pool, region=args.region, mode="vm", user_data=user_data,
-                security_group_ids=[instance_sg.id], model=model.name, instance_profile_arn=profile.arn, **extra),
+                plan=pool.launch_template, region=args.region, mode="vm", user_data=user_data,
+                security_group_ids=[instance_sg.id], instance_profile_arn=profile.arn, **extra),
                 opts=self._child())
 
         reserved = next((r for r in ladder.rungs if r.tier in RESERVED_TIERS), None)
@@ -245,7 +227,7 @@ class VmServingFleet(pulumi.ComponentResource):
         GpuInstanceGroup(f"{self._name}-{pool.name}", GpuInstanceGroupArgs(
             pool=pool, ladder=ladder, launch_template=template(pool.name),
             subnet_ids=[self._subnet(pool, z, "zones") for z in zones], target_group_arns=[target.arn], tags=tags,
-            health_check_grace_seconds=health_check_grace_seconds(plan.weights_gib),
+            health_check_grace_seconds=serving.health_check_grace_seconds,
             reserved_launch_template=reserved_lt, reserved_subnet_id=reserved_subnet, scaling=scaling),
             opts=self._child())
         return pulumi.Output.concat("http://", lb.dns_name, f":{self._ports[pool.name]}/v1")

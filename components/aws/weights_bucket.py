@@ -9,7 +9,7 @@ import pulumi_aws as aws
 
 from components.plan import aws_policies, names
 from components.plan.weights_replication import replica_bucket_name
-from components.spec.storage import WeightsBucketSpec
+from components.plan.aws_region import WeightsBucketPlan
 
 #: Days after which an unfinished multipart upload is aborted (its parts are billed until then).
 ABORT_MULTIPART_DAYS = 7
@@ -20,8 +20,7 @@ class S3WeightsBucketArgs:
     """Inputs of :class:`S3WeightsBucket`.
 
     Attributes:
-        environment: Stack environment (the default name and the prod protection derive from it).
-        spec: The stack's ``aws.weights_bucket`` section.
+        plan: The bucket's settings (name, encryption, version expiry, protection), shared by its replicas.
         provider: AWS provider of the primary region.
         tags: Cost tags.
         replica_suffix: Set for a replica in another serving region (``WeightsReplica.name_suffix``): the name is
@@ -29,16 +28,10 @@ class S3WeightsBucketArgs:
             is no writer role (uploads go to the primary; S3 replication fills the replica).
     """
 
-    environment: str
-    spec: WeightsBucketSpec
+    plan: WeightsBucketPlan
     provider: aws.Provider
     tags: dict[str, str] = field(default_factory=dict)
     replica_suffix: str | None = None
-
-    @property
-    def protect(self) -> bool:
-        """``spec.protect`` when set, else true in prod only."""
-        return self.spec.protect if self.spec.protect is not None else self.environment == "prod"
 
 
 class S3WeightsBucket(pulumi.ComponentResource):
@@ -54,11 +47,11 @@ class S3WeightsBucket(pulumi.ComponentResource):
         """Create the bucket, its guard rails and the upload role."""
         super().__init__("gpuinfra:aws:S3WeightsBucket", name, None, opts)
         self._args = args
-        self.protect = args.protect
+        self.protect = args.plan.protect
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         # Losing the bucket or its key loses every model revision: never delete them with the stack.
         self._keep = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-            retain_on_delete=True, protect=args.protect))
+            retain_on_delete=True, protect=args.plan.protect))
         self.kms_key_arn = self._create_key(name)
         bucket = self._create_bucket(name)
         self._configure(name, bucket)
@@ -68,20 +61,20 @@ class S3WeightsBucket(pulumi.ComponentResource):
                                **({} if replica else {"writer_role_arn": self.writer_role_arn})})
 
     def _create_key(self, name: str) -> pulumi.Output[str] | None:
-        spec = self._args.spec
-        if spec.encryption != "kms":
+        plan = self._args.plan
+        if plan.encryption != "kms":
             return None
-        if spec.kms_key and self._args.replica_suffix is None:
-            return pulumi.Output.from_input(spec.kms_key)
+        if plan.kms_key and self._args.replica_suffix is None:
+            return pulumi.Output.from_input(plan.kms_key)
         key = aws.kms.Key(f"{name}-key", description="gpuinfra model weights bucket", enable_key_rotation=True,
                           deletion_window_in_days=30, tags=self._args.tags, opts=self._keep)
         return key.arn
 
     def _bucket_name(self) -> str:
-        name = self._args.spec.name
+        name = self._args.plan.name
         if not name:
             account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=self._args.provider)).account_id
-            name = names.bucket_name(self._args.environment, account)
+            name = names.bucket_name(self._args.plan.environment, account)
         suffix = self._args.replica_suffix
         return name if suffix is None else replica_bucket_name(name, suffix)
 
@@ -121,7 +114,7 @@ class S3WeightsBucket(pulumi.ComponentResource):
             "id": "expire-noncurrent-versions",
             "status": "Enabled",
             "filter": {},  # whole bucket
-            "noncurrent_version_expiration": {"noncurrent_days": self._args.spec.noncurrent_version_days},
+            "noncurrent_version_expiration": {"noncurrent_days": self._args.plan.noncurrent_version_days},
             "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
         }], opts=opts)
 

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from components.catalog.versions import ami_parameter, eks_ami_release, eks_kubernetes_version
 from components.plan.aws_network import AwsNetworkPlan, plan_networks
+from components.plan.aws_pools import AwsPoolPlan, VmFleetPlan, plan_aws_pools, plan_vm_fleets
+from components.plan.aws_region import (EksClusterPlan, WeightsBucketPlan, WeightsReaderPlan, plan_eks_clusters,
+                                        plan_weights_bucket, plan_weights_readers)
 from components.plan.aws_reservations import CapacityBlockPlan, OdcrPlan, plan_reservations
 from components.plan.basis import PlanBasis
 from components.plan.lb_controller import LoadBalancerControllerPlan, plan_lb_controllers
@@ -81,6 +85,12 @@ class AwsPlan:
         networks: The VPC of every region with GPU pools (subnet zones include every reservation's).
         weights_replicas: A weights bucket per serving region other than the primary, filled by S3 replication,
             so every region reads weights through its own S3 gateway endpoint (issue 17 item 13).
+        pools: Every AWS GPU pool, in configuration order (``components/plan/aws_pools.py``).
+        vm_fleets: VM mode: region -> its serving fleet (none on EKS).
+        mode: ``eks`` or ``vm`` (``aws.mode``).
+        weights_bucket: The weights bucket's settings (its replicas share them).
+        eks_clusters: EKS mode: region -> its cluster (regions holding GPU pools).
+        weights_readers: EKS mode: region -> the models whose pods there read the weights bucket.
     """
 
     primary_region: str
@@ -104,6 +114,16 @@ class AwsPlan:
         return (tuple(r for r in self.odcrs if r.region == region),
                 tuple(b for b in self.capacity_blocks if b.region == region))
     weights_replicas: tuple[WeightsReplica, ...] = ()
+    pools: Mapping[str, AwsPoolPlan] = field(default_factory=dict)
+    vm_fleets: Mapping[str, VmFleetPlan] = field(default_factory=dict)
+    mode: Literal["eks", "vm"] = "eks"
+    weights_bucket: WeightsBucketPlan | None = None
+    eks_clusters: Mapping[str, EksClusterPlan] = field(default_factory=dict)
+    weights_readers: Mapping[str, tuple[WeightsReaderPlan, ...]] = field(default_factory=dict)
+
+    def pools_in(self, region: str) -> tuple[AwsPoolPlan, ...]:
+        """The GPU pools of ``region``, in configuration order."""
+        return tuple(p for p in self.pools.values() if p.region == region)
 
     def weights_replica(self, region: str) -> WeightsReplica | None:
         """The replica a serving region reads, ``None`` for the primary region (it reads the primary bucket)."""
@@ -130,8 +150,12 @@ def plan_aws(basis: PlanBasis) -> AwsPlan:
     eks = spec.aws.eks
     access = plan_cluster_access(eks.admin_principal_arns, eks.viewer_principal_arns) if spec.aws.mode == "eks" else ()
     odcrs, blocks = plan_reservations(spec)
+    pools = plan_aws_pools(basis)
     return AwsPlan(primary_region=spec.aws.region, regions=tuple(regions), api_client_cidrs=clients, eks_ami=ami,
                    cluster_access=access, watchdogs=plan_watchdogs(spec, tuple(regions)),
                    vm_scaling=plan_vm_scaling(basis), lb_controllers=plan_lb_controllers(spec),
                    odcrs=odcrs, capacity_blocks=blocks, networks=plan_networks(spec),
-                   weights_replicas=plan_weights_replicas(spec))
+                   weights_replicas=plan_weights_replicas(spec), pools=pools,
+                   vm_fleets=plan_vm_fleets(basis, pools), mode=spec.aws.mode,
+                   weights_bucket=plan_weights_bucket(spec), eks_clusters=plan_eks_clusters(spec, tuple(regions)),
+                   weights_readers=plan_weights_readers(spec))
