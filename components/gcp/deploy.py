@@ -16,7 +16,8 @@ from components.gcp.weights_access import GkeWeightsAccess, GkeWeightsAccessArgs
 from components.gcp.weights_bucket import GcsWeightsBucket, GcsWeightsBucketArgs
 from components.k8s.target import ClusterTarget
 from components.plan import names
-from components.plan.gcp_shapes import floor_zones, node_shape, reservation_shape, rung_zones
+from components.plan.gcp_shapes import node_shape, reservation_shape, rung_zones
+from components.plan.gcp_zones import floor_zones
 from components.plan.stack import StackPlan
 from components.plan.tags import cost_labels
 from components.spec import StackSpec
