@@ -60,11 +60,11 @@ def _bucket(spec: StackSpec, project: str, provider: gcp.Provider) -> GcsWeights
 def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provider, network: GcpNetwork,
                 bucket: GcsWeightsBucket, reservations: dict[str, GpuReservation]) -> ClusterTarget:
     """One regional cluster with a node pool per rung of each pool of the region, and weights access."""
-    spec = stack.basis.spec
-    name = names.cluster_name(spec.environment, "gcp", region)
+    spec, plan = stack.basis.spec, stack.gcp.gke_regions[region]
+    name = plan.cluster.name
     zones = _zones(provider, region)
     cluster = GkeCluster(name, GkeClusterArgs(
-        spec=spec, region=region, project=project, network_id=network.network_id, subnet_id=network.subnet_id,
+        plan=plan.cluster, project=project, network_id=network.network_id, subnet_id=network.subnet_id,
         pods_range=network.pods_range, services_range=network.services_range, zones=zones, provider=provider,
         labels=cost_labels(spec), private_endpoint=stack.gcp.private_endpoint, monitoring=stack.gcp.gke_monitoring,
         webhooks=stack.gcp.gke_webhooks))

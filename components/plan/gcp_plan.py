@@ -9,6 +9,7 @@ from components.plan.gcp_rollout import GcpImagePin, reservation_headroom, vm_im
 from components.plan.vm_autoscaling import metrics_group
 from components.plan.compute_class import ComputeClassPlan, plan_compute_classes
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
+from components.plan.gke_region import GkeRegionPlan, plan_gke_regions
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class GcpPlan:
         gke_monitoring: What each GKE cluster's ``monitoring_config`` turns on (None in VM mode).
         gke_webhooks: Ports the private control plane must reach on the nodes (None in VM mode).
         compute_classes: Pool name -> its ladder as a GKE custom ComputeClass (empty in VM mode).
+        gke_regions: Region -> its cluster and GPU pools (empty in VM mode).
     """
 
     project: str
@@ -39,6 +41,7 @@ class GcpPlan:
     gke_monitoring: GkeMonitoringPlan | None = None
     gke_webhooks: MasterWebhookPlan | None = None
     compute_classes: Mapping[str, ComputeClassPlan] = field(default_factory=dict)
+    gke_regions: Mapping[str, GkeRegionPlan] = field(default_factory=dict)
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
@@ -46,7 +49,9 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
     gke = spec.gcp.mode == "gke"
-    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
+    regions = tuple(spec.pool_regions("gcp"))
+    classes = {c.pool: c for c in plan_compute_classes(basis)}
+    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=regions,
                    private_endpoint=spec.deployer.runner == "in-network",
                    vm_image=vm_image_pin() if not gke else None,
                    reservation_headroom=reservation_headroom(spec),
@@ -54,4 +59,5 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
                    if not gke else {},
                    gke_monitoring=plan_gke_monitoring(spec) if gke else None,
                    gke_webhooks=plan_master_webhooks(spec) if gke else None,
-                   compute_classes={c.pool: c for c in plan_compute_classes(basis)})
+                   compute_classes=classes,
+                   gke_regions=plan_gke_regions(basis, regions, classes) if gke else {})
