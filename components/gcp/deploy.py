@@ -118,9 +118,8 @@ def deploy_gcp(stack: StackPlan) -> list[ClusterTarget]:
             targets.append(_gke_region(stack, project, region, providers[region], network, bucket, reservations))
         else:
             VmServingFleet(f"serving-{region}", VmServingFleetArgs(
-                spec=spec, basis=stack.basis, region=region, project=project, bucket=bucket_name(spec, project), network_id=network.network_id,
-                subnet_self_link=network.subnet_self_link, subnet_cidr=network.subnet_cidr,
-                provider=providers[region], image=stack.gcp.vm_image,
-                reservation_headroom=stack.gcp.reservation_headroom, metrics_groups=stack.gcp.metrics_groups,
-                reservations=reservations), opts=pulumi.ResourceOptions(depends_on=[bucket]))
+                fleet=stack.gcp.vm_fleets[region], project=project, bucket=stack.gcp.bucket.name,
+                network_id=network.network_id, subnet_self_link=network.subnet_self_link,
+                provider=providers[region], image=stack.gcp.vm_image, reservations=reservations),
+                opts=pulumi.ResourceOptions(depends_on=[bucket]))
     return targets

@@ -9,6 +9,8 @@ from components.plan.gcp_rollout import GcpImagePin, reservation_headroom, vm_im
 from components.plan.vm_autoscaling import metrics_group
 from components.plan.compute_class import ComputeClassPlan, plan_compute_classes
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
+from components.plan.gcp_vm_fleet import VmFleetPlan, plan_vm_fleets
+from components.plan.gcs_bucket import GcsBucketPlan, plan_gcs_bucket
 from components.plan.gke_region import GkeRegionPlan, plan_gke_regions
 
 
@@ -29,6 +31,8 @@ class GcpPlan:
         gke_webhooks: Ports the private control plane must reach on the nodes (None in VM mode).
         compute_classes: Pool name -> its ladder as a GKE custom ComputeClass (empty in VM mode).
         gke_regions: Region -> its cluster and GPU pools (empty in VM mode).
+        vm_fleets: Region -> its VM-mode fleet (empty in GKE mode).
+        bucket: The weights bucket.
     """
 
     project: str
@@ -42,6 +46,8 @@ class GcpPlan:
     gke_webhooks: MasterWebhookPlan | None = None
     compute_classes: Mapping[str, ComputeClassPlan] = field(default_factory=dict)
     gke_regions: Mapping[str, GkeRegionPlan] = field(default_factory=dict)
+    vm_fleets: Mapping[str, VmFleetPlan] = field(default_factory=dict)
+    bucket: GcsBucketPlan | None = None
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
@@ -51,13 +57,15 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     gke = spec.gcp.mode == "gke"
     regions = tuple(spec.pool_regions("gcp"))
     classes = {c.pool: c for c in plan_compute_classes(basis)}
+    bucket, headroom = plan_gcs_bucket(spec), reservation_headroom(spec)
+    groups = {p.name: metrics_group(spec.environment, p.name) for p in spec.gcp.gpu_pools} if not gke else {}
     return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=regions,
                    private_endpoint=spec.deployer.runner == "in-network",
                    vm_image=vm_image_pin() if not gke else None,
-                   reservation_headroom=reservation_headroom(spec),
-                   metrics_groups={p.name: metrics_group(spec.environment, p.name) for p in spec.gcp.gpu_pools}
-                   if not gke else {},
+                   reservation_headroom=headroom, metrics_groups=groups,
                    gke_monitoring=plan_gke_monitoring(spec) if gke else None,
                    gke_webhooks=plan_master_webhooks(spec) if gke else None,
                    compute_classes=classes,
-                   gke_regions=plan_gke_regions(basis, regions, classes) if gke else {})
+                   gke_regions=plan_gke_regions(basis, regions, classes) if gke else {},
+                   vm_fleets={} if gke else plan_vm_fleets(basis, spec.gcp.project, bucket.name, groups, headroom),
+                   bucket=bucket)
