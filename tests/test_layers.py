@@ -50,7 +50,7 @@ def test_the_spec_never_imports_the_planner():
 SPEC_READERS = {
     "components/aws/deploy.py", "components/aws/gpu_node_pool.py", "components/aws/launch_template.py",
     "components/aws/reservation.py", "components/aws/vm_fleet.py",
-    "components/gcp/deploy.py", "components/k8s/deploy.py",
+    "components/k8s/deploy.py",
     "components/k8s/monitoring.py", "components/k8s/monitoring_values.py", "components/k8s/router.py",
     "components/k8s/serving_cluster.py", "components/k8s/vllm_service.py",
 }

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from components.plan.basis import PlanBasis
 from components.plan.gcp_rollout import GcpImagePin, reservation_headroom, vm_image_pin
 from components.plan.vm_autoscaling import metrics_group
+from components.spec.gcp import GcpNetworkSpec
 from components.plan.compute_class import ComputeClassPlan, plan_compute_classes
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
+from components.plan.gcp_reservations import GcpReservationPlan, plan_gcp_reservations
 from components.plan.gcp_vm_fleet import VmFleetPlan, plan_vm_fleets
 from components.plan.gcs_bucket import GcsBucketPlan, plan_gcs_bucket
 from components.plan.gke_region import GkeRegionPlan, plan_gke_regions
@@ -33,6 +36,9 @@ class GcpPlan:
         gke_regions: Region -> its cluster and GPU pools (empty in VM mode).
         vm_fleets: Region -> its VM-mode fleet (empty in GKE mode).
         bucket: The weights bucket.
+        mode: ``gke`` or ``vm`` (``gcp.mode``).
+        network: The ``gcp.network`` CIDRs every region's VPC uses.
+        reservations: Every specific reservation, in configuration order.
     """
 
     project: str
@@ -48,6 +54,9 @@ class GcpPlan:
     gke_regions: Mapping[str, GkeRegionPlan] = field(default_factory=dict)
     vm_fleets: Mapping[str, VmFleetPlan] = field(default_factory=dict)
     bucket: GcsBucketPlan | None = None
+    mode: Literal["gke", "vm"] = "gke"
+    network: GcpNetworkSpec | None = None
+    reservations: tuple[GcpReservationPlan, ...] = ()
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
@@ -68,4 +77,5 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
                    compute_classes=classes,
                    gke_regions=plan_gke_regions(basis, regions, classes) if gke else {},
                    vm_fleets={} if gke else plan_vm_fleets(basis, spec.gcp.project, bucket.name, groups, headroom),
-                   bucket=bucket)
+                   bucket=bucket, mode=spec.gcp.mode, network=spec.gcp.network,
+                   reservations=plan_gcp_reservations(basis))
