@@ -8,7 +8,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.plan import gcp_access, names
+from components.plan import gcp_access
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan
 from components.plan.gke_region import GkeClusterPlan
 
@@ -147,7 +147,7 @@ class GkeCluster(pulumi.ComponentResource):
     def _create_system_pool(self, name: str) -> gcp.container.NodePool:
         a, plan = self._args, self._args.plan
         return gcp.container.NodePool(
-            names.gke_system_pool(plan.region), cluster=self.cluster.id, location=plan.region,
+            plan.system_pool_name, cluster=self.cluster.id, location=plan.region,
             node_locations=a.zones[:SYSTEM_ZONES], initial_node_count=plan.system_nodes,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=plan.system_nodes,
                                                              max_node_count=2 * plan.system_nodes),

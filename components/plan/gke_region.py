@@ -27,6 +27,7 @@ class GkeClusterPlan:
         release_channel / min_master_version: ``gcp.gke.release_channel`` and the pinned minimum version.
         system_nodes / system_machine_type: The system pool's floor (it scales to twice that) and machine.
         deletion_protection: True in prod.
+        system_pool_name: Logical name of the system node pool (``names.gke_system_pool``).
     """
 
     name: str
@@ -39,6 +40,7 @@ class GkeClusterPlan:
     system_nodes: int
     system_machine_type: str
     deletion_protection: bool
+    system_pool_name: str
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def _cluster(basis: PlanBasis, region: str) -> GkeClusterPlan:
         master_authorized_cidrs=tuple(str(c) for c in gke.master_authorized_cidrs),
         release_channel=gke.release_channel, min_master_version=gcp_version("gke_kubernetes"),
         system_nodes=gke.system_nodes, system_machine_type=gke.system_machine_type,
-        deletion_protection=spec.environment == "prod")
+        deletion_protection=spec.environment == "prod", system_pool_name=names.gke_system_pool(region))
 
 
 def _pool(basis: PlanBasis, pool: GpuPoolSpec, region: str,
