@@ -8,10 +8,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.plan import gcp_access, names
-from components.plan.gcp_shapes import gcp_version, service_account_id
+from components.plan import gcp_access
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan
-from components.spec import StackSpec
+from components.plan.gke_region import GkeClusterPlan
 
 #: Node pool fields the cluster autoscaler changes: without ignore_changes an update would fight it. Wire
 #: (camelCase) paths. Labels, taints and resource labels stay managed: the provider already suppresses what GKE
@@ -28,8 +27,7 @@ class GkeClusterArgs:
     """Inputs of :class:`GkeCluster`.
 
     Attributes:
-        spec: The stack (``gcp.gke`` and ``gcp.network`` settings, environment).
-        region: Cluster location (regional control plane).
+        plan: The cluster's settings (``GkeRegionPlan.cluster``: name, node account, control plane, system pool).
         project: GCP project id.
         network_id / subnet_id / pods_range / services_range: The region's :class:`GcpNetwork`.
         zones: Zones of the region (``compute.getZones``); the system pool uses the first three.
@@ -39,8 +37,7 @@ class GkeClusterArgs:
         webhooks: Ports the control plane calls on pods (``GcpPlan.gke_webhooks``); None: no rule.
     """
 
-    spec: StackSpec
-    region: str
+    plan: GkeClusterPlan
     project: str
     network_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
@@ -81,8 +78,8 @@ class GkeCluster(pulumi.ComponentResource):
         """A dedicated node service account (never the Compute Engine default with Editor)."""
         a = self._args
         account = gcp.serviceaccount.Account(
-            f"{name}-nodes", project=a.project, account_id=service_account_id("gke", a.spec.environment, a.region),
-            display_name=f"gpuinfra GKE nodes {a.region}", opts=self._child)
+            f"{name}-nodes", project=a.project, account_id=a.plan.node_account_id,
+            display_name=f"gpuinfra GKE nodes {a.plan.region}", opts=self._child)
         self._node_roles = [
             gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1]}", project=a.project, role=role,
                                    member=account.email.apply(lambda e: f"serviceAccount:{e}"), opts=self._child)
@@ -90,12 +87,12 @@ class GkeCluster(pulumi.ComponentResource):
         return account.email
 
     def _create_cluster(self, name: str) -> gcp.container.Cluster:
-        a, gke, net = self._args, self._args.spec.gcp.gke, self._args.spec.gcp.network
+        a, plan = self._args, self._args.plan
         authorized = (gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=[
-            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c), display_name=f"cidr-{i}")
-            for i, c in enumerate(gke.master_authorized_cidrs)]) if gke.master_authorized_cidrs else None)
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=c, display_name=f"cidr-{i}")
+            for i, c in enumerate(plan.master_authorized_cidrs)]) if plan.master_authorized_cidrs else None)
         return gcp.container.Cluster(
-            name, name=name, project=a.project, location=a.region, network=a.network_id, subnetwork=a.subnet_id,
+            name, name=name, project=a.project, location=plan.region, network=a.network_id, subnetwork=a.subnet_id,
             networking_mode="VPC_NATIVE", datapath_provider="ADVANCED_DATAPATH",
             ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
                 cluster_secondary_range_name=a.pods_range, services_secondary_range_name=a.services_range),
@@ -105,12 +102,12 @@ class GkeCluster(pulumi.ComponentResource):
                 enable_private_nodes=True, enable_private_endpoint=a.private_endpoint,
                 master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
                     enabled=True) if a.private_endpoint else None,
-                master_ipv4_cidr_block=str(net.master_cidr)),
+                master_ipv4_cidr_block=plan.master_cidr),
             master_authorized_networks_config=authorized,
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                 workload_pool=f"{a.project}.svc.id.goog"),
-            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=gke.release_channel),
-            min_master_version=gcp_version("gke_kubernetes"),
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=plan.release_channel),
+            min_master_version=plan.min_master_version,
             remove_default_node_pool=True, initial_node_count=1,
             # node_config configures the temporary default pool (pulumi-gcp 10.2.0 Cluster docs: "Parameters used
             # in creating the default node pool"): without it that pool runs as the Compute Engine default
@@ -124,7 +121,7 @@ class GkeCluster(pulumi.ComponentResource):
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
                     enabled=a.monitoring.managed_prometheus)),
             enable_shielded_nodes=True, resource_labels=a.labels,
-            deletion_protection=a.spec.environment == "prod",
+            deletion_protection=plan.deletion_protection,
             # The removed default pool's settings are irrelevant after creation (and never replace a cluster).
             # Its nodes run as the node account: grant its roles first.
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
@@ -148,14 +145,14 @@ class GkeCluster(pulumi.ComponentResource):
                 f"{port} {', '.join(why)}" for port, why in hooks.reasons.items()), opts=self._child)
 
     def _create_system_pool(self, name: str) -> gcp.container.NodePool:
-        a, gke = self._args, self._args.spec.gcp.gke
+        a, plan = self._args, self._args.plan
         return gcp.container.NodePool(
-            names.gke_system_pool(a.region), cluster=self.cluster.id, location=a.region, node_locations=a.zones[:SYSTEM_ZONES],
-            initial_node_count=gke.system_nodes,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=gke.system_nodes,
-                                                             max_node_count=2 * gke.system_nodes),
+            plan.system_pool_name, cluster=self.cluster.id, location=plan.region,
+            node_locations=a.zones[:SYSTEM_ZONES], initial_node_count=plan.system_nodes,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=plan.system_nodes,
+                                                             max_node_count=2 * plan.system_nodes),
             node_config=gcp.container.NodePoolNodeConfigArgs(
-                machine_type=gke.system_machine_type, service_account=self.node_service_account_email,
+                machine_type=plan.system_machine_type, service_account=self.node_service_account_email,
                 oauth_scopes=[gcp_access.CLOUD_PLATFORM_SCOPE], image_type="COS_CONTAINERD", disk_type="pd-balanced",
                 workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(

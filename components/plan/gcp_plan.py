@@ -3,12 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from components.plan.basis import PlanBasis
 from components.plan.gcp_rollout import GcpImagePin, reservation_headroom, vm_image_pin
 from components.plan.vm_autoscaling import metrics_group
+from components.spec.gcp import GcpNetworkSpec
 from components.plan.compute_class import ComputeClassPlan, plan_compute_classes
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
+from components.plan.gcp_reservations import GcpReservationPlan, plan_gcp_reservations
+from components.plan.gcp_vm_fleet import VmFleetPlan, plan_vm_fleets
+from components.plan.gcs_bucket import GcsBucketPlan, plan_gcs_bucket
+from components.plan.gke_region import GkeRegionPlan, plan_gke_regions
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,12 @@ class GcpPlan:
         gke_monitoring: What each GKE cluster's ``monitoring_config`` turns on (None in VM mode).
         gke_webhooks: Ports the private control plane must reach on the nodes (None in VM mode).
         compute_classes: Pool name -> its ladder as a GKE custom ComputeClass (empty in VM mode).
+        gke_regions: Region -> its cluster and GPU pools (empty in VM mode).
+        vm_fleets: Region -> its VM-mode fleet (empty in GKE mode).
+        bucket: The weights bucket.
+        mode: ``gke`` or ``vm`` (``gcp.mode``).
+        network: The ``gcp.network`` CIDRs every region's VPC uses.
+        reservations: Every specific reservation, in configuration order.
     """
 
     project: str
@@ -39,6 +51,12 @@ class GcpPlan:
     gke_monitoring: GkeMonitoringPlan | None = None
     gke_webhooks: MasterWebhookPlan | None = None
     compute_classes: Mapping[str, ComputeClassPlan] = field(default_factory=dict)
+    gke_regions: Mapping[str, GkeRegionPlan] = field(default_factory=dict)
+    vm_fleets: Mapping[str, VmFleetPlan] = field(default_factory=dict)
+    bucket: GcsBucketPlan | None = None
+    mode: Literal["gke", "vm"] = "gke"
+    network: GcpNetworkSpec | None = None
+    reservations: tuple[GcpReservationPlan, ...] = ()
 
 
 def plan_gcp(basis: PlanBasis) -> GcpPlan:
@@ -46,12 +64,18 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     spec = basis.spec
     assert spec.gcp is not None and spec.gcp.project and spec.gcp.region, "load_stack_spec fills project/region"
     gke = spec.gcp.mode == "gke"
-    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=tuple(spec.pool_regions("gcp")),
+    regions = tuple(spec.pool_regions("gcp"))
+    classes = {c.pool: c for c in plan_compute_classes(basis)}
+    bucket, headroom = plan_gcs_bucket(spec), reservation_headroom(spec)
+    groups = {p.name: metrics_group(spec.environment, p.name) for p in spec.gcp.gpu_pools} if not gke else {}
+    return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=regions,
                    private_endpoint=spec.deployer.runner == "in-network",
                    vm_image=vm_image_pin() if not gke else None,
-                   reservation_headroom=reservation_headroom(spec),
-                   metrics_groups={p.name: metrics_group(spec.environment, p.name) for p in spec.gcp.gpu_pools}
-                   if not gke else {},
+                   reservation_headroom=headroom, metrics_groups=groups,
                    gke_monitoring=plan_gke_monitoring(spec) if gke else None,
                    gke_webhooks=plan_master_webhooks(spec) if gke else None,
-                   compute_classes={c.pool: c for c in plan_compute_classes(basis)})
+                   compute_classes=classes,
+                   gke_regions=plan_gke_regions(basis, regions, classes) if gke else {},
+                   vm_fleets={} if gke else plan_vm_fleets(basis, spec.gcp.project, bucket.name, groups, headroom),
+                   bucket=bucket, mode=spec.gcp.mode, network=spec.gcp.network,
+                   reservations=plan_gcp_reservations(basis))

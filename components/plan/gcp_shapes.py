@@ -9,6 +9,7 @@ from typing import Literal
 from components.catalog import load_catalog
 from components.catalog.versions import versions
 from components.plan.basis import PlanBasis
+from components.plan.gcp_zones import ZoneChoice, accelerator_zones
 from components.plan.ladder import Rung
 from components.plan.storage import GCP_LOCAL_SSD_GB, local_ssd_count
 from components.spec import StackSpec
@@ -16,19 +17,6 @@ from components.spec.capacity import GpuPoolSpec
 from components.spec.gcp import GcpReservationSpec
 
 Provisioning = Literal["STANDARD", "SPOT", "FLEX_START"]
-
-#: Zones offering each accelerator, per region, from the Compute Engine "GPU regions and zones" page
-#: (cloud.google.com/compute/docs/gpus/gpu-regions-zones, read 2026-11-23). Pairs not listed fall back to
-#: every zone ``compute.getZones`` returns; ``gpu_pools[].zones`` overrides both. Verify with
-#: ``gcloud compute accelerator-types list --filter="name=<accelerator>"`` before buying reservations.
-ACCELERATOR_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
-    "nvidia-l4": {"us-central1": ("a", "b", "c"), "us-east4": ("a", "c"), "us-east1": ("b", "c", "d"),
-                  "europe-west4": ("a", "b", "c")},
-    "nvidia-h100-80gb": {"us-central1": ("a", "b", "c"), "us-east4": ("a", "b", "c"), "europe-west4": ("b", "c")},
-    "nvidia-a100-80gb": {"us-central1": ("a", "c"), "us-east4": ("c",), "europe-west4": ("a",)},
-    "nvidia-tesla-a100": {"us-central1": ("a", "b", "c", "f"), "europe-west4": ("a", "b")},
-}
-
 
 @dataclass(frozen=True)
 class GcpShape:
@@ -104,30 +92,28 @@ def max_run_seconds(pool: GpuPoolSpec, rung: Rung) -> int | None:
     return (pool.max_run_duration_hours or 168) * 3600
 
 
-def rung_zones(basis: PlanBasis, pool: GpuPoolSpec, rung: Rung, region: str, available: list[str]) -> list[str]:
-    """Zones a rung's nodes may run in.
+def zone_choice(basis: PlanBasis, pool: GpuPoolSpec, rung: Rung, region: str, floor: int = 0) -> ZoneChoice:
+    """The zone rule of a rung: the reservation's zone for the reserved rung; else ``pool.zones`` when set; else
+    the region's zones that offer the pool's accelerator (every UP zone when the table has no row).
 
     Args:
         basis: The planned stack.
         pool: The pool of the rung.
         rung: The rung.
         region: The pool's region.
-        available: Zones ``compute.getZones`` reports UP for the region.
-
-    Returns:
-        The reservation's zone for the reserved rung; else ``pool.zones`` when set; else the zones of
-        ``available`` that offer the pool's accelerator (every available zone when the table has no row).
+        floor: GKE: nodes the rung starts with (spread evenly, :func:`floor_zones`); 0 keeps every zone.
     """
     gcp = basis.spec.gcp
     if rung.reservation and gcp:
-        return [r.zone for r in gcp.reservations if r.name == rung.reservation]
+        return ZoneChoice(fixed=tuple(r.zone for r in gcp.reservations if r.name == rung.reservation), floor=floor)
     if pool.zones:
-        return list(pool.zones)
-    suffixes = ACCELERATOR_ZONES.get(node_shape(basis, pool).accelerator, {}).get(region)
-    if suffixes is None:
-        return sorted(available)
-    offered = {f"{region}-{s}" for s in suffixes}
-    return sorted(z for z in available if z in offered) or sorted(offered)
+        return ZoneChoice(fixed=tuple(pool.zones), floor=floor)
+    return ZoneChoice(offered=accelerator_zones(node_shape(basis, pool).accelerator, region), floor=floor)
+
+
+def rung_zones(basis: PlanBasis, pool: GpuPoolSpec, rung: Rung, region: str, available: list[str]) -> list[str]:
+    """Zones a rung's nodes may run in, given the zones ``compute.getZones`` reports UP (see :func:`zone_choice`)."""
+    return zone_choice(basis, pool, rung, region).resolve(available)
 
 
 def service_account_id(*parts: str) -> str:
@@ -165,19 +151,6 @@ def gke_channel_offers(channel: str, version: str) -> bool:
 def gke_default_version(channel: str) -> str:
     """The patch version GKE creates a cluster at on ``channel`` when no newer minimum is asked for."""
     return str(versions()["gcp"]["gke_channels"][channel]["default"])
-
-
-def floor_zones(zones: list[str], nodes: int) -> list[str]:
-    """The zones a GKE rung with a floor of ``nodes`` may use so that the floor starts exactly ``nodes`` nodes.
-
-    GKE's ``initial_node_count`` counts nodes *per zone* of ``node_locations`` (terraform-provider-google,
-    website/docs/r/container_node_pool.html.markdown: "In regional or multi-zonal clusters, this is the number of
-    nodes per zone"), so a floor of 1 over 3 zones would start 3 GPU nodes. A floor keeps the most zones that divide
-    it evenly (1 -> 1 zone, 2 -> 2, 3 -> 3, 4 over 3 zones -> 2); a rung without a floor keeps every zone."""
-    if nodes <= 0 or not zones:
-        return list(zones)
-    spread = max(k for k in range(1, len(zones) + 1) if nodes % k == 0)
-    return list(zones[:spread])
 
 
 def nodes_per_zone(nodes: int, zones: list[str]) -> int:
