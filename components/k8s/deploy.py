@@ -17,7 +17,7 @@ def _monitoring(stack: StackPlan, target: ClusterTarget):
         return None
     from components.k8s.monitoring import deploy_monitoring  # noqa: PLC0415 (the monitoring engineer's module)
 
-    return deploy_monitoring(stack.basis.spec, stack.monitoring, target)
+    return deploy_monitoring(stack.monitoring, target)
 
 
 def _services(spec: StackSpec, target: ClusterTarget, cluster: ServingCluster, monitoring,
