@@ -66,9 +66,8 @@ def deploy_serving(stack: StackPlan, targets: list[ClusterTarget]) -> dict[str, 
             continue
         cluster = ServingCluster(
             f"{target.name}-serving",
-            ServingClusterArgs(spec=spec, target=target,
-                               monitoring_namespace=monitoring.namespace if monitoring else None,
-                               managed_prometheus=bool(monitoring and monitoring.managed)),
+            ServingClusterArgs(layer=planned.layer, target=target,
+                               monitoring_namespace=monitoring.namespace if monitoring else None),
             pulumi.ResourceOptions(providers=[target.provider]))
         out[target.name] = _services(spec, target, cluster, monitoring, workloads)
         _router(stack, target, out[target.name], monitoring)
