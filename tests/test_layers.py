@@ -52,7 +52,6 @@ SPEC_READERS = {
     "components/aws/reservation.py", "components/aws/vm_fleet.py", "components/gcp/cluster.py",
     "components/gcp/deploy.py", "components/gcp/vm_fleet.py", "components/k8s/deploy.py",
     "components/k8s/router.py",
-    "components/k8s/vllm_service.py",
 }
 SPEC_READ = re.compile(r"\bStackSpec\b|\bPlanBasis\b|\.basis\b")
 

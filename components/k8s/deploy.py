@@ -4,6 +4,7 @@ from __future__ import annotations
 import pulumi
 
 from components.plan.stack import StackPlan
+from components.plan.serving_layer import ServingLayerPlan
 from components.plan.workloads import WorkloadPlan
 from components.k8s.serving_cluster import ServingCluster, ServingClusterArgs
 from components.k8s.target import ClusterTarget
@@ -20,13 +21,13 @@ def _monitoring(stack: StackPlan, target: ClusterTarget):
     return deploy_monitoring(stack.monitoring, target)
 
 
-def _services(spec: StackSpec, target: ClusterTarget, cluster: ServingCluster, monitoring,
+def _services(layer: ServingLayerPlan, target: ClusterTarget, cluster: ServingCluster, monitoring,
               workloads: list[WorkloadPlan]) -> list[VllmService]:
     services, accounts = [], set()
     opts = pulumi.ResourceOptions(providers=[target.provider])
     for stable in (w for w in workloads if not w.canary):
         canary = next((w for w in workloads if w.canary and (w.model, w.pool) == (stable.model, stable.pool)), None)
-        args = VllmServiceArgs(spec=spec, target=target, cluster=cluster, stable=stable, canary=canary,
+        args = VllmServiceArgs(layer=layer, target=target, cluster=cluster, stable=stable, canary=canary,
                                monitoring=monitoring, owns_service_account=stable.model not in accounts)
         accounts.add(stable.model)
         services.append(VllmService(f"{target.name}-{stable.model}-{stable.pool}", args, opts))
@@ -69,6 +70,6 @@ def deploy_serving(stack: StackPlan, targets: list[ClusterTarget]) -> dict[str, 
             ServingClusterArgs(layer=planned.layer, target=target,
                                monitoring_namespace=monitoring.namespace if monitoring else None),
             pulumi.ResourceOptions(providers=[target.provider]))
-        out[target.name] = _services(spec, target, cluster, monitoring, workloads)
+        out[target.name] = _services(planned.layer, target, cluster, monitoring, workloads)
         _router(stack, target, out[target.name], monitoring)
     return out
