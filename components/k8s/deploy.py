@@ -9,7 +9,6 @@ from components.plan.workloads import WorkloadPlan
 from components.k8s.serving_cluster import ServingCluster, ServingClusterArgs
 from components.k8s.target import ClusterTarget
 from components.k8s.vllm_service import VllmService, VllmServiceArgs
-from components.spec import StackSpec
 
 
 def _monitoring(stack: StackPlan, target: ClusterTarget):
@@ -41,6 +40,7 @@ def _router(stack: StackPlan, target: ClusterTarget, services: list[VllmService]
     routes = planned.routes if planned else None
     if routes is None:
         return
+    # ModelRouterArgs still takes the spec (components/k8s/router.py is being reworked separately; issue 16 item 2).
     spec = stack.basis.spec
     ModelRouter(f"{target.name}-router", ModelRouterArgs(spec=spec, target=target, routes=routes, services=services,
                                                          monitoring=monitoring),
@@ -59,7 +59,6 @@ def deploy_serving(stack: StackPlan, targets: list[ClusterTarget]) -> dict[str, 
     """
     out: dict[str, list[VllmService]] = {}
     for target in targets:
-        spec = stack.basis.spec
         monitoring = _monitoring(stack, target)
         planned = stack.cluster(target.name)
         workloads = list(planned.workloads) if planned else []
