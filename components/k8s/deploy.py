@@ -4,11 +4,11 @@ from __future__ import annotations
 import pulumi
 
 from components.plan.stack import StackPlan
+from components.plan.serving_layer import ServingLayerPlan
 from components.plan.workloads import WorkloadPlan
 from components.k8s.serving_cluster import ServingCluster, ServingClusterArgs
 from components.k8s.target import ClusterTarget
 from components.k8s.vllm_service import VllmService, VllmServiceArgs
-from components.spec import StackSpec
 
 
 def _monitoring(stack: StackPlan, target: ClusterTarget):
@@ -17,16 +17,16 @@ def _monitoring(stack: StackPlan, target: ClusterTarget):
         return None
     from components.k8s.monitoring import deploy_monitoring  # noqa: PLC0415 (the monitoring engineer's module)
 
-    return deploy_monitoring(stack.basis.spec, stack.monitoring, target)
+    return deploy_monitoring(stack.monitoring, target)
 
 
-def _services(spec: StackSpec, target: ClusterTarget, cluster: ServingCluster, monitoring,
+def _services(layer: ServingLayerPlan, target: ClusterTarget, cluster: ServingCluster, monitoring,
               workloads: list[WorkloadPlan]) -> list[VllmService]:
     services, accounts = [], set()
     opts = pulumi.ResourceOptions(providers=[target.provider])
     for stable in (w for w in workloads if not w.canary):
         canary = next((w for w in workloads if w.canary and (w.model, w.pool) == (stable.model, stable.pool)), None)
-        args = VllmServiceArgs(spec=spec, target=target, cluster=cluster, stable=stable, canary=canary,
+        args = VllmServiceArgs(layer=layer, target=target, cluster=cluster, stable=stable, canary=canary,
                                monitoring=monitoring, owns_service_account=stable.model not in accounts)
         accounts.add(stable.model)
         services.append(VllmService(f"{target.name}-{stable.model}-{stable.pool}", args, opts))
@@ -40,6 +40,7 @@ def _router(stack: StackPlan, target: ClusterTarget, services: list[VllmService]
     routes = planned.routes if planned else None
     if routes is None:
         return
+    # ModelRouterArgs still takes the spec (components/k8s/router.py is being reworked separately; issue 16 item 2).
     spec = stack.basis.spec
     ModelRouter(f"{target.name}-router", ModelRouterArgs(spec=spec, target=target, routes=routes, services=services,
                                                          monitoring=monitoring),
@@ -58,7 +59,6 @@ def deploy_serving(stack: StackPlan, targets: list[ClusterTarget]) -> dict[str, 
     """
     out: dict[str, list[VllmService]] = {}
     for target in targets:
-        spec = stack.basis.spec
         monitoring = _monitoring(stack, target)
         planned = stack.cluster(target.name)
         workloads = list(planned.workloads) if planned else []
@@ -66,10 +66,9 @@ def deploy_serving(stack: StackPlan, targets: list[ClusterTarget]) -> dict[str, 
             continue
         cluster = ServingCluster(
             f"{target.name}-serving",
-            ServingClusterArgs(spec=spec, target=target,
-                               monitoring_namespace=monitoring.namespace if monitoring else None,
-                               managed_prometheus=bool(monitoring and monitoring.managed)),
+            ServingClusterArgs(layer=planned.layer, target=target,
+                               monitoring_namespace=monitoring.namespace if monitoring else None),
             pulumi.ResourceOptions(providers=[target.provider]))
-        out[target.name] = _services(spec, target, cluster, monitoring, workloads)
+        out[target.name] = _services(planned.layer, target, cluster, monitoring, workloads)
         _router(stack, target, out[target.name], monitoring)
     return out

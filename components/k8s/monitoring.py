@@ -12,7 +12,6 @@ from components.k8s import monitoring_values as mv
 from components.k8s.target import ClusterTarget
 from components.plan.monitoring import MonitoringPlan
 from components.secrets import grafana_admin_password
-from components.spec import StackSpec
 
 TOKEN = "gpuinfra:k8s:GpuMonitoring"
 #: Managed Service for Prometheus query API (KEDA / Grafana talk to it with Workload Identity).
@@ -23,7 +22,6 @@ GMP_QUERY_URL = "https://monitoring.googleapis.com/v1/projects/{project}/locatio
 class GpuMonitoringArgs:
     """What one cluster's monitoring needs."""
 
-    spec: StackSpec
     plan: MonitoringPlan
     target: ClusterTarget
 
@@ -46,11 +44,11 @@ class GpuMonitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, {}, opts)
-        self._name, self._spec, self._target = name, args.spec, args.target
+        self._name, self._target = name, args.target
         self._args_plan = args.plan
         self.namespace = mv.NAMESPACE
         self.service_monitor_labels = dict(mv.SELECTOR_LABELS)
-        self.managed = args.spec.monitoring.provider == "gke-managed" and args.target.cloud == "gcp"
+        self.managed = args.plan.provider == "gke-managed" and args.target.cloud == "gcp"
         namespace = self._create_namespace()
         if self.managed:
             self.prometheus_url = GMP_QUERY_URL.format(project=pulumi.Config("gcp").get("project") or "PROJECT")
@@ -87,7 +85,7 @@ class GpuMonitoring(pulumi.ComponentResource):
 
     def _create_prometheus_stack(self, namespace: pulumi.Resource, secret: pulumi.Resource) -> k8s.helm.v3.Release:
         # The chart installs the prometheus-operator CRDs (ServiceMonitor, PrometheusRule...) first.
-        values = mv.prometheus_stack_values(self._spec, self._target.cloud)
+        values = mv.prometheus_stack_values(self._args_plan, self._target.cloud)
         return self._release("prometheus-stack", mv.STACK_RELEASE, values, namespace, secret)
 
     def _create_dcgm_exporter(self) -> k8s.helm.v3.Release:
@@ -115,16 +113,16 @@ class GpuMonitoring(pulumi.ComponentResource):
             metadata={"name": "gpuinfra"}, spec={"groups": list(self._args_plan.rule_groups)}, opts=self._child())
 
 
-def deploy_monitoring(spec: StackSpec, plan: MonitoringPlan, target: ClusterTarget) -> GpuMonitoring:
+def deploy_monitoring(plan: MonitoringPlan, target: ClusterTarget) -> GpuMonitoring:
     """Monitoring of one cluster, on that cluster's Kubernetes provider.
 
     Args:
-        spec: The stack (callers gate on ``spec.monitoring.enabled``).
+        plan: The monitoring plan (callers gate on ``plan.enabled``).
         target: The cluster.
 
     Returns:
         The component; ServiceMonitors of the serving layer carry ``service_monitor_labels`` and depend on
         ``operator``.
     """
-    return GpuMonitoring(f"{target.name}-monitoring", GpuMonitoringArgs(spec, plan, target),
+    return GpuMonitoring(f"{target.name}-monitoring", GpuMonitoringArgs(plan, target),
                          pulumi.ResourceOptions(providers=[target.provider]))

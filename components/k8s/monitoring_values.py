@@ -6,7 +6,7 @@ from typing import Literal
 from components.plan.compute_class import LABEL as COMPUTE_CLASS_KEY
 from components.plan.scheduling import GPU_TAINT, LABEL_GPU, LABEL_POOL, LABEL_TIER
 from components.plan.scrape import NODE_RELABELINGS
-from components.spec import StackSpec
+from components.plan.monitoring import MonitoringPlan
 
 NAMESPACE = "monitoring"
 STACK_RELEASE = "kube-prometheus-stack"
@@ -26,11 +26,11 @@ def prometheus_url() -> str:
     return f"http://{STACK_FULLNAME}-prometheus.{NAMESPACE}.svc:9090"
 
 
-def _prometheus_spec(spec: StackSpec, cloud: Literal["aws", "gcp"]) -> dict:
-    gib = spec.monitoring.storage_gib
+def _prometheus_spec(plan: MonitoringPlan, cloud: Literal["aws", "gcp"]) -> dict:
+    gib = plan.storage_gib
     selector = {"matchLabels": dict(SELECTOR_LABELS)}
     return {
-        "retention": f"{spec.monitoring.retention_days}d",
+        "retention": f"{plan.retention_days}d",
         # Size-based retention as well, so a full volume never stops ingestion (85 % of the volume).
         "retentionSize": f"{int(gib * 0.85)}GiB",
         "storageSpec": {"volumeClaimTemplate": {"spec": {
@@ -45,11 +45,11 @@ def _prometheus_spec(spec: StackSpec, cloud: Literal["aws", "gcp"]) -> dict:
     }
 
 
-def prometheus_stack_values(spec: StackSpec, cloud: Literal["aws", "gcp"]) -> dict:
+def prometheus_stack_values(plan: MonitoringPlan, cloud: Literal["aws", "gcp"]) -> dict:
     """Values of kube-prometheus-stack: retention/storage from config, Grafana from a Secret, sidecar dashboards.
 
     Args:
-        spec: The stack (``monitoring`` section).
+        plan: The monitoring plan (retention and volume size).
         cloud: Cloud of the cluster (StorageClass).
 
     Returns:
@@ -57,7 +57,7 @@ def prometheus_stack_values(spec: StackSpec, cloud: Literal["aws", "gcp"]) -> di
     """
     return {
         "fullnameOverride": STACK_FULLNAME,
-        "prometheus": {"prometheusSpec": _prometheus_spec(spec, cloud)},
+        "prometheus": {"prometheusSpec": _prometheus_spec(plan, cloud)},
         "grafana": {
             "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
             "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1",

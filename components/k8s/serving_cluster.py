@@ -12,20 +12,19 @@ from components.k8s.manifests.autoscaling import trigger_authentication
 from components.k8s.manifests.names import PART_OF
 from components.k8s.target import ClusterTarget
 from components.plan.kubernetes_plan import KEDA_NAMESPACE
-from components.spec import StackSpec
+from components.plan.serving_layer import ServingLayerPlan
 
 TOKEN = "gpuinfra:k8s:ServingCluster"
 
 
 @dataclass(frozen=True)
 class ServingClusterArgs:
-    """One cluster target of the stack, and the monitoring facts the policies need."""
+    """One cluster target of the stack, its serving-layer plan and the monitoring namespace the policies admit."""
 
-    spec: StackSpec
+    layer: ServingLayerPlan
     target: ClusterTarget
     monitoring_namespace: str | None
     """Namespace Prometheus runs in (None: monitoring disabled, no scrape ingress)."""
-    managed_prometheus: bool = False
 
 
 class ServingCluster(pulumi.ComponentResource):
@@ -39,13 +38,13 @@ class ServingCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServingClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, {}, opts)
-        self._name, self._spec, self._target = name, args.spec, args.target
+        self._name, self._layer, self._target = name, args.layer, args.target
         self.namespace = self._create_namespace()
         self._create_network_policies(args)
         self.device_plugin = self._create_device_plugin()
         self.keda = self._create_keda()
-        self.keda_auth = self._create_keda_auth(args.managed_prometheus)
-        self.register_outputs({"namespace": self._spec.serving.namespace})
+        self.keda_auth = self._create_keda_auth(args.layer.managed_prometheus)
+        self.register_outputs({"namespace": self._layer.namespace})
 
     def _opts(self, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *self._target.ready])
@@ -57,13 +56,13 @@ class ServingCluster(pulumi.ComponentResource):
                   "pod-security.kubernetes.io/audit": "restricted"}
         if self._target.cloud == "gcp":
             labels["pod-security.kubernetes.io/enforce"] = "baseline"
-        return k8s.core.v1.Namespace(f"{self._name}-namespace", metadata={"name": self._spec.serving.namespace,
+        return k8s.core.v1.Namespace(f"{self._name}-namespace", metadata={"name": self._layer.namespace,
                                      "labels": labels}, opts=self._opts())
 
     def _create_network_policies(self, args: ServingClusterArgs) -> list[k8s.networking.v1.NetworkPolicy]:
-        provider = "gke-managed" if args.managed_prometheus else "self-managed"
-        policies = network.network_policies(self._spec.serving.namespace, args.monitoring_namespace, provider,
-                                            self._spec.serving.exposure, self._target.cloud)
+        provider = "gke-managed" if args.layer.managed_prometheus else "self-managed"
+        policies = network.network_policies(self._layer.namespace, args.monitoring_namespace, provider,
+                                            self._layer.exposure.exposure, self._target.cloud)
         return [k8s.networking.v1.NetworkPolicy(f"{self._name}-netpol-{p['metadata']['name']}",
                                                 metadata=p["metadata"], spec=p["spec"], opts=self._opts(self.namespace))
                 for p in policies]
@@ -83,7 +82,7 @@ class ServingCluster(pulumi.ComponentResource):
                              charts.device_plugin_values())
 
     def _create_keda(self) -> k8s.helm.v3.Release | None:
-        if not self._spec.serving.enable_keda:
+        if not self._layer.keda:
             return None
         return self._release("keda", "keda", KEDA_NAMESPACE,
                              charts.keda_values(self._target.keda_gcp_service_account))
@@ -91,7 +90,7 @@ class ServingCluster(pulumi.ComponentResource):
     def _create_keda_auth(self, managed: bool) -> str | None:
         if not (managed and self.keda):
             return None
-        doc = trigger_authentication(self._spec.serving.namespace)
+        doc = trigger_authentication(self._layer.namespace)
         k8s.apiextensions.CustomResource(
             f"{self._name}-keda-gmp-auth", api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"],
             spec=doc["spec"], opts=self._opts(self.keda, self.namespace))

@@ -14,8 +14,8 @@ from components.plan.workloads import WorkloadPlan
 from components.k8s.serving_cluster import ServingCluster
 from components.k8s.target import ClusterTarget
 from components.plan.scheduling import serving_service_account
+from components.plan.serving_layer import ServingLayerPlan
 from components.secrets import hf_token, vllm_api_key
-from components.spec import StackSpec
 
 TOKEN = "gpuinfra:k8s:VllmService"
 SYNC_SCRIPT = Path(__file__).resolve().parent / "sync_weights.py"
@@ -25,7 +25,8 @@ SYNC_SCRIPT = Path(__file__).resolve().parent / "sync_weights.py"
 class VllmServiceArgs:
     """Inputs of one VllmService."""
 
-    spec: StackSpec
+    layer: ServingLayerPlan
+    """The cluster's serving layer (exposure, the model's autoscaler settings)."""
     target: ClusterTarget
     cluster: ServingCluster
     stable: WorkloadPlan
@@ -111,24 +112,21 @@ class VllmService(pulumi.ComponentResource):
         return deployment
 
     def _create_exposure(self) -> None:
-        serving = self._args.spec.serving
-        if serving.routing.enabled:
+        exposure = self._args.layer.service_exposure
+        if exposure is None:
             return  # the router is the one endpoint (keys, rate limits): no per-model load balancer bypasses it
-        lb = access.exposed_service(self._args.stable, serving)
+        lb = access.exposed_service(self._args.stable, exposure)
         if lb:
             k8s.core.v1.Service(f"{self._name}-load-balancer", metadata=lb["metadata"], spec=lb["spec"], opts=self._opts())
-        ingress = access.public_ingress(self._args.stable, serving)
+        ingress = access.public_ingress(self._args.stable, exposure)
         if ingress:
             k8s.networking.v1.Ingress(f"{self._name}-ingress", metadata=ingress["metadata"], spec=ingress["spec"],
                                       opts=self._opts())
 
-    def _model_spec(self):
-        return next(m for m in self._args.spec.models if m.name == self._args.stable.model)
-
     def _create_autoscaler(self) -> None:
         # Both autoscalers read vLLM's queue from Prometheus: without monitoring the replica count stays fixed.
         monitoring, w = self._args.monitoring, self._args.stable
-        settings = self._model_spec().autoscaling
+        settings = self._args.layer.autoscalers[w.model]
         if monitoring is None:
             return
         cluster = self._args.cluster

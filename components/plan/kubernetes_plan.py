@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from components.plan import gcp_access, names
 from components.plan.basis import PlanBasis
 from components.plan.routing import ClusterRoutes
+from components.plan.serving_layer import ServingLayerPlan, plan_serving_layer
 from components.plan.workloads import WorkloadPlan
 from components.spec import StackSpec
 from components.spec.base import Cloud
@@ -29,6 +30,7 @@ class KubernetesClusterPlan:
         routes: The cluster's router, when ``serving.routing.enabled``.
         keda_gcp_roles: Project roles KEDA's operator needs through GCP Workload Identity (empty: KEDA needs
             no Google identity): its queries go to Managed Service for Prometheus on GKE with ``gke-managed``.
+        layer: Namespace, KEDA, exposure and autoscaler settings the serving components render.
     """
 
     name: str
@@ -38,6 +40,7 @@ class KubernetesClusterPlan:
     workloads: tuple[WorkloadPlan, ...]
     routes: ClusterRoutes | None
     keda_gcp_roles: tuple[str, ...] = ()
+    layer: ServingLayerPlan | None = None
 
 
 def keda_gcp_roles(spec: StackSpec, cloud: Cloud) -> tuple[str, ...]:
@@ -62,5 +65,7 @@ def plan_clusters(basis: PlanBasis, workloads: list[WorkloadPlan], routes: list[
     return tuple(
         KubernetesClusterPlan(name=name, cloud=e["cloud"], region=e["region"], pools=tuple(e["pools"]),
                               workloads=tuple(w for w in workloads if w.pool in e["pools"]), routes=by_name.get(name),
-                              keda_gcp_roles=keda_gcp_roles(spec, e["cloud"]))
+                              keda_gcp_roles=keda_gcp_roles(spec, e["cloud"]),
+                              layer=plan_serving_layer(spec, e["cloud"],
+                                                       tuple(w.model for w in workloads if w.pool in e["pools"])))
         for name, e in out.items())

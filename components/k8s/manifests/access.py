@@ -7,7 +7,7 @@ from components.k8s.manifests.names import (
 )
 from components.plan.workloads import WorkloadPlan
 from components.plan.scheduling import LABEL_POOL
-from components.spec.serving import ServingSpec
+from components.plan.serving_layer import ExposurePlan
 
 SCRAPE_INTERVAL = "15s"
 #: AWS Load Balancer Controller annotations (NLB, IP targets) - kubernetes-sigs/aws-load-balancer-controller
@@ -27,7 +27,7 @@ def service(w: WorkloadPlan) -> dict:
     }
 
 
-def exposed_service(w: WorkloadPlan, serving: ServingSpec) -> dict | None:
+def exposed_service(w: WorkloadPlan, serving: ExposurePlan) -> dict | None:
     """A LoadBalancer Service beside the ClusterIP one for ``internal``/``public`` exposure (AWS, or GKE
     internal); None for ``cluster-ip`` and for GKE public, which goes through ``public_ingress``."""
     if serving.exposure == "cluster-ip" or (serving.exposure == "public" and w.cloud == "gcp"):
@@ -49,7 +49,7 @@ def exposed_service(w: WorkloadPlan, serving: ServingSpec) -> dict | None:
     return {"metadata": meta, "spec": {**base["spec"], "type": "LoadBalancer", "ports": [port]}}
 
 
-def public_ingress(w: WorkloadPlan, serving: ServingSpec) -> dict | None:
+def public_ingress(w: WorkloadPlan, serving: ExposurePlan) -> dict | None:
     """GKE public endpoint: an external Application Load Balancer (Ingress) with the pre-created Google
     managed certificate ``tls_certificate``, HTTPS only."""
     if serving.exposure != "public" or w.cloud != "gcp":

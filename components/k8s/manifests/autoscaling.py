@@ -5,7 +5,7 @@ import math
 
 from components.k8s.manifests.names import INSTANCE_SERIES_LABEL, common_labels, workload_name
 from components.plan.workloads import WorkloadPlan
-from components.spec.models import AutoscalingSpec
+from components.plan.serving_layer import AutoscalerPlan
 
 METRIC = "vllm:num_requests_waiting"
 #: prometheus-adapter exposes Prometheus series through the custom metrics API; ``:`` is not allowed in
@@ -26,7 +26,7 @@ def queue_query(w: WorkloadPlan) -> str:
     return f"sum({METRIC}{{{selector}}}) or vector(0)"
 
 
-def behavior(w: WorkloadPlan, autoscaling: AutoscalingSpec) -> dict:
+def behavior(w: WorkloadPlan, autoscaling: AutoscalerPlan) -> dict:
     """HPA behaviour for minutes-long cold starts: slow, bounded scale-up; long scale-down stabilization."""
     step = max(1, math.ceil(w.max_replicas / 4))
     return {
@@ -38,12 +38,12 @@ def behavior(w: WorkloadPlan, autoscaling: AutoscalingSpec) -> dict:
     }
 
 
-def scaled_object(w: WorkloadPlan, autoscaling: AutoscalingSpec, prometheus_url: str, auth: str | None = None) -> dict:
+def scaled_object(w: WorkloadPlan, autoscaling: AutoscalerPlan, prometheus_url: str, auth: str | None = None) -> dict:
     """KEDA ScaledObject of the stable Deployment: Prometheus queue depth plus one cron floor per peak window.
 
     Args:
         w: The stable workload (its min/max are the pool's replica bounds).
-        autoscaling: The model's autoscaling settings.
+        autoscaling: The model's autoscaler plan.
         prometheus_url: Prometheus query endpoint (from the monitoring component).
         auth: Name of a TriggerAuthentication (GKE managed Prometheus needs Workload Identity).
     """
@@ -78,7 +78,7 @@ def trigger_authentication(namespace: str) -> dict:
             "spec": {"podIdentity": {"provider": "gcp"}}}
 
 
-def horizontal_pod_autoscaler(w: WorkloadPlan, autoscaling: AutoscalingSpec) -> dict:
+def horizontal_pod_autoscaler(w: WorkloadPlan, autoscaling: AutoscalerPlan) -> dict:
     """autoscaling/v2 HPA on the same signal through the custom metrics API (needs prometheus-adapter).
 
     A Pods metric is averaged over the Deployment's own pods, so namespace and Deployment are implied;
