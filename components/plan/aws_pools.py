@@ -11,7 +11,7 @@ from components.plan.bootstrap import health_check_grace_seconds
 from components.plan.eks_rungs import EksRungPlan, plan_eks_rungs
 from components.plan.engine_args import EngineArgs
 from components.plan.ladder import LadderPlan
-from components.plan.tags import cost_tags
+from components.plan.tags import cost_tags, region_model_tag
 from components.spec.capacity import GpuPoolSpec
 
 
@@ -151,10 +151,8 @@ def plan_vm_fleets(basis: PlanBasis, pools: Mapping[str, AwsPoolPlan]) -> Mappin
     out = {}
     for region in dict.fromkeys(p.region for p in pools.values()):
         mine = tuple(p for p in pools.values() if p.region == region)
-        served = {p.name for p in mine}
-        models = "+".join(sorted(m.name for m in spec.models if served & set(m.pools))) or None
         out[region] = VmFleetPlan(
             region=region, environment=spec.environment, pools=mine, load_balancer=spec.aws.vm.load_balancer,
             monitoring_cidrs=tuple(str(n) for n in spec.aws.vm.monitoring_cidrs),
-            tags=cost_tags(spec, model=models, auto_shutdown=spec.environment != "prod"))
+            tags=cost_tags(spec, model=region_model_tag(spec, region), auto_shutdown=spec.environment != "prod"))
     return out

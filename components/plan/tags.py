@@ -17,6 +17,13 @@ def cost_tags(spec: StackSpec, *, model: str | None = None, auto_shutdown: bool 
     return tags
 
 
+def region_model_tag(spec: StackSpec, region: str) -> str | None:
+    """Model tag of region-wide AWS resources: the models the region's AWS GPU pools serve, joined by '+'."""
+    assert spec.aws is not None
+    pools = {p.name for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region}
+    return "+".join(sorted(m.name for m in spec.models if pools & set(m.pools))) or None
+
+
 def _label_value(value: str) -> str:
     """GCP/Kubernetes label values: lowercase letters, digits, '-', '_' and at most 63 characters."""
     return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components.plan.bootstrap import METRIC_NAME, METRICS_NAMESPACE
-from components.plan.tags import cost_tags
+from components.plan.tags import cost_tags, region_model_tag
 from components.spec import StackSpec
 
 
@@ -30,13 +30,6 @@ class WatchdogPlan:
     tags: Mapping[str, str]
 
 
-def _region_models(spec: StackSpec, region: str) -> str | None:
-    """Model tag of region-wide resources: the models the region's AWS pools serve, joined by '+'."""
-    assert spec.aws is not None
-    pools = {p.name for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region}
-    return "+".join(sorted(m.name for m in spec.models if pools & set(m.pools))) or None
-
-
 def plan_watchdogs(spec: StackSpec, regions: tuple[str, ...]) -> Mapping[str, WatchdogPlan]:
     """One watchdog per region with AWS GPU pools, outside prod and when enabled (prod instances carry no
     AutoShutdown tag, so a prod watchdog would have nothing to act on)."""
@@ -52,5 +45,5 @@ def plan_watchdogs(spec: StackSpec, regions: tuple[str, ...]) -> Mapping[str, Wa
         region=region, log_group_name=f"/gpuinfra/{spec.environment}/idle-watchdog-{region}",
         log_retention_days=spec.aws.log_retention_days,
         schedule_expression="rate(1 minute)" if minutes == 1 else f"rate({minutes} minutes)",
-        environment=env, tags=cost_tags(spec, model=_region_models(spec, region), auto_shutdown=True))
+        environment=env, tags=cost_tags(spec, model=region_model_tag(spec, region), auto_shutdown=True))
         for region in regions if any(spec.pool_region("aws", p) == region for p in spec.aws.gpu_pools)}
