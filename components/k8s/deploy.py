@@ -37,13 +37,11 @@ def _router(stack: StackPlan, target: ClusterTarget, services: list[VllmService]
     """The cluster's ModelRouter in front of its services (``serving.routing.enabled``; see components/k8s/router.py)."""
     from components.k8s.router import ModelRouter, ModelRouterArgs  # noqa: PLC0415 (the router engineer's module)
     planned = stack.cluster(target.name)
-    routes = planned.routes if planned else None
-    if routes is None:
+    if planned is None or planned.routes is None or planned.gateway is None or planned.layer is None:
         return
-    # ModelRouterArgs still takes the spec (components/k8s/router.py is being reworked separately; issue 16 item 2).
-    spec = stack.basis.spec
-    ModelRouter(f"{target.name}-router", ModelRouterArgs(spec=spec, target=target, routes=routes, services=services,
-                                                         monitoring=monitoring),
+    ModelRouter(f"{target.name}-router",
+                ModelRouterArgs(target=target, routes=planned.routes, gateway=planned.gateway, layer=planned.layer,
+                                services=services, monitoring=monitoring),
                 pulumi.ResourceOptions(providers=[target.provider]))
 
 

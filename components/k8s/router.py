@@ -12,9 +12,10 @@ from components.catalog.versions import chart
 from components.k8s.manifests import router as m
 from components.k8s.manifests import router_routes as r
 from components.k8s.target import ClusterTarget
+from components.plan.kubernetes_plan import GatewayPlan
 from components.plan.routing import DEFAULT_CLIENT, ClusterRoutes
+from components.plan.serving_layer import ServingLayerPlan
 from components.secrets import vllm_api_key
-from components.spec import StackSpec
 
 TOKEN = "gpuinfra:k8s:ModelRouter"
 KEYS_CONFIG = "router_api_keys"
@@ -46,11 +47,13 @@ def client_keys(default_key: str, raw: str | None, clients: list[str]) -> dict[s
 
 @dataclass(frozen=True)
 class ModelRouterArgs:
-    """Inputs of one cluster's router."""
+    """Inputs of one cluster's router: slices of the cluster's plan (``KubernetesClusterPlan``)."""
 
-    spec: StackSpec
     target: ClusterTarget
     routes: ClusterRoutes
+    gateway: GatewayPlan
+    layer: ServingLayerPlan
+    """The cluster's serving layer: the serving namespace and the exposure the router's Service takes."""
     services: list[Any] = field(default_factory=list)
     """The cluster's VllmServices (routes depend on them: their Services exist first)."""
     monitoring: Any = None
@@ -66,7 +69,7 @@ class ModelRouter(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelRouterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, {}, opts)
         self._name, self._args = name, args
-        self._routing, self._serving = args.spec.serving.routing, args.spec.serving
+        self._gateway, self._layer = args.gateway, args.layer
         self.endpoint = f"http://{m.ENVOY_SERVICE}.{m.NAMESPACE}.svc.cluster.local:{m.LISTENER_PORT}"
         namespace = self._create_namespace()
         gateway = self._create_envoy_gateway()
@@ -100,13 +103,13 @@ class ModelRouter(pulumi.ComponentResource):
     def _create_keys_secrets(self, namespace: pulumi.Resource) -> list[pulumi.Resource]:
         # Values only as Pulumi secret Outputs: state encrypts them, manifests and the plan show [secret].
         raw = router_client_keys()
-        clients = list(self._routing.clients)
+        clients = list(self._gateway.clients)
         keys = pulumi.Output.all(vllm_api_key(), raw if raw is not None else "").apply(
             lambda v: client_keys(v[0], v[1] or None, clients))
         api = k8s.core.v1.Secret(f"{self._name}-api-keys", metadata=m.meta(m.KEYS_SECRET), type="Opaque",
                                  string_data=pulumi.Output.secret(keys), opts=self._opts(namespace))
         credential = pulumi.Output.secret(vllm_api_key().apply(lambda key: f"Bearer {key}"))
-        meta = {**m.meta(r.UPSTREAM_SECRET, self._serving.namespace)}
+        meta = {**m.meta(r.UPSTREAM_SECRET, self._layer.namespace)}
         upstream = k8s.core.v1.Secret(f"{self._name}-upstream-key", metadata=meta, type="Opaque",
                                       string_data={"credential": credential},
                                       opts=self._opts(*self._args.services))
@@ -119,10 +122,10 @@ class ModelRouter(pulumi.ComponentResource):
 
     def _create_gateway(self, release: pulumi.Resource, namespace: pulumi.Resource) -> pulumi.Resource:
         cloud = self._args.target.cloud
-        proxy = self._custom("envoy-proxy", m.envoy_proxy(self._serving, cloud), release, namespace)
+        proxy = self._custom("envoy-proxy", m.envoy_proxy(self._layer.exposure, cloud), release, namespace)
         klass = self._custom("gateway-class", m.gateway_class(), release, proxy)
-        gw = self._custom("gateway", m.gateway(self._serving.namespace), klass)
-        ingress = m.router_ingress(self._serving) if cloud == "gcp" else None
+        gw = self._custom("gateway", m.gateway(self._layer.namespace), klass)
+        ingress = m.router_ingress(self._layer.exposure) if cloud == "gcp" else None
         if ingress:
             self._custom("backend-config", m.backend_config(), release, namespace)
             k8s.networking.v1.Ingress(f"{self._name}-ingress", metadata=ingress["metadata"], spec=ingress["spec"],
@@ -130,20 +133,20 @@ class ModelRouter(pulumi.ComponentResource):
         return gw
 
     def _create_policies(self, gw: pulumi.Resource, bbr: pulumi.Resource, keys: list[pulumi.Resource]) -> None:
-        header = self._routing.client_header
+        header = self._gateway.client_header
         self._custom("client-traffic-policy", m.client_traffic_policy(header), gw)
         self._custom("security-policy", m.security_policy(header), gw, keys[0])
-        limits = m.backend_traffic_policy(header, [DEFAULT_CLIENT, *self._routing.clients],
-                                          self._routing.rate_limit_requests_per_minute)
+        limits = m.backend_traffic_policy(header, [DEFAULT_CLIENT, *self._gateway.clients],
+                                          self._gateway.rate_limit_requests_per_minute)
         if limits:
             self._custom("backend-traffic-policy", limits, gw)
-        self._custom("extension-policy", m.extension_policy(r.canary_lua(self._routing.user_header)), gw, bbr)
+        self._custom("extension-policy", m.extension_policy(r.canary_lua(self._gateway.user_header)), gw, bbr)
 
     def _create_routes(self, gw: pulumi.Resource, keys: list[pulumi.Resource]) -> None:
-        namespace, routes = self._serving.namespace, self._args.routes
+        namespace, routes = self._layer.namespace, self._args.routes
         upstream = self._custom("upstream-key-filter", r.upstream_key_filter(namespace), gw, keys[1])
         no_route = self._custom("no-route-filter", r.no_route_filter(namespace, routes.models), gw)
-        for name, doc in r.http_routes(routes, self._routing, namespace).items():
+        for name, doc in r.http_routes(routes, self._gateway, namespace).items():
             role = name.removeprefix("gpuinfra-router-")
             self._custom(f"route-{role}", doc, gw, upstream, no_route, *self._args.services)
 

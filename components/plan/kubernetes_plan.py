@@ -19,6 +19,37 @@ KEDA_OPERATOR_SA = "keda-operator"
 
 
 @dataclass(frozen=True)
+class GatewayPlan:
+    """The gateway settings every cluster's router renders (``serving.routing``), planned once.
+
+    Attributes:
+        client_header: Header the gateway sets to the authenticated client id (clients cannot forge it).
+        user_header: Header carrying the end-user id the canary buckets hash.
+        override_header: Header internal clients name a model with.
+        tier_header: Header whose value picks a tier rule for ``model: auto``.
+        clients: Client ids besides ``default`` (each has a key in ``gpuinfra:router_api_keys``).
+        rate_limit_requests_per_minute: Per-client limit at the gateway, or None (no limit).
+    """
+
+    client_header: str
+    user_header: str
+    override_header: str
+    tier_header: str
+    clients: tuple[str, ...]
+    rate_limit_requests_per_minute: int | None
+
+
+def plan_gateway(spec: StackSpec) -> GatewayPlan | None:
+    """The routers' shared gateway settings, or None while ``serving.routing.enabled`` is false."""
+    r = spec.serving.routing
+    if not r.enabled:
+        return None
+    return GatewayPlan(client_header=r.client_header, user_header=r.user_header, override_header=r.override_header,
+                       tier_header=r.tier_header, clients=tuple(r.clients),
+                       rate_limit_requests_per_minute=r.rate_limit_requests_per_minute)
+
+
+@dataclass(frozen=True)
 class KubernetesClusterPlan:
     """What the serving layer renders on one Kubernetes cluster (EKS or GKE).
 
@@ -27,7 +58,8 @@ class KubernetesClusterPlan:
         cloud / region: Where it runs.
         pools: GPU pools whose nodes join the cluster.
         workloads: Stable and canary Deployments of every fitting (model, pool) on those pools.
-        routes: The cluster's router, when ``serving.routing.enabled``.
+        routes: The cluster's routing table, when ``serving.routing.enabled``.
+        gateway: Headers, clients and rate limit its router renders (None while routing is off).
         keda_gcp_roles: Project roles KEDA's operator needs through GCP Workload Identity (empty: KEDA needs
             no Google identity): its queries go to Managed Service for Prometheus on GKE with ``gke-managed``.
         layer: Namespace, KEDA, exposure and autoscaler settings the serving components render.
@@ -41,6 +73,7 @@ class KubernetesClusterPlan:
     routes: ClusterRoutes | None
     keda_gcp_roles: tuple[str, ...] = ()
     layer: ServingLayerPlan | None = None
+    gateway: GatewayPlan | None = None
 
 
 def keda_gcp_roles(spec: StackSpec, cloud: Cloud) -> tuple[str, ...]:
@@ -62,9 +95,11 @@ def plan_clusters(basis: PlanBasis, workloads: list[WorkloadPlan], routes: list[
         entry = out.setdefault(name, {"cloud": cloud, "region": region, "pools": []})
         entry["pools"].append(pool.name)
     by_name = {r.cluster: r for r in routes}
+    gateway = plan_gateway(spec)
     return tuple(
         KubernetesClusterPlan(name=name, cloud=e["cloud"], region=e["region"], pools=tuple(e["pools"]),
                               workloads=tuple(w for w in workloads if w.pool in e["pools"]), routes=by_name.get(name),
+                              gateway=gateway if name in by_name else None,
                               keda_gcp_roles=keda_gcp_roles(spec, e["cloud"]),
                               layer=plan_serving_layer(spec, e["cloud"],
                                                        tuple(w.model for w in workloads if w.pool in e["pools"])))

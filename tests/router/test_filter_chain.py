@@ -24,6 +24,7 @@ import pytest
 from components.k8s.manifests import router as m
 from components.k8s.manifests import router_routes as r
 from components.k8s.manifests.names import MODEL_HEADER
+from components.plan.kubernetes_plan import plan_gateway
 from components.plan.routing import DEFAULT_CLIENT, NO_USER, ROUTER_ALIAS, canary_bucket, plan_routes
 from tests.router.helpers import raw_variant, spec_of
 
@@ -106,10 +107,10 @@ def _after_filters(spec, sent: dict[str, str], body_model: str, client: str) -> 
 
 @pytest.mark.parametrize(("label", "spec"), VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_the_filter_chain_from_the_first_route_injects_the_upstream_key(label, spec):
-    routing, namespace = spec.serving.routing, spec.serving.namespace
+    gateway, namespace = plan_gateway(spec), spec.serving.namespace
     filters = {d["metadata"]["name"]: d for d in (r.upstream_key_filter(namespace), r.no_route_filter(namespace, ()))}
     for routes in plan_routes(spec):
-        rendered = r.http_routes(routes, routing, namespace)
+        rendered = r.http_routes(routes, gateway, namespace)
         checked = 0
         for sent, body_model, client in _requests(spec, routes):
             first_headers, final_headers = _after_filters(spec, sent, body_model, client)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from components.k8s.manifests.access import AWS_NLB, AWS_TLS_POLICY
 from components.k8s.manifests.names import GATEWAY, MODEL_HEADER, PART_OF, ROUTER_PART_OF
 from components.plan.routing import BUCKET_HEADER
-from components.spec.serving import ServingSpec
+from components.plan.serving_layer import ExposurePlan
 
 NAMESPACE = GATEWAY["namespace"]
 GATEWAY_NAME = GATEWAY["name"]
@@ -80,7 +80,7 @@ def namespace() -> dict:
     return {"metadata": {"name": NAMESPACE, "labels": dict(LABELS)}}
 
 
-def _service(serving: ServingSpec, cloud: str) -> dict:
+def _service(serving: ExposurePlan, cloud: str) -> dict:
     """Envoy's Service by exposure; TLS terminates on the cloud load balancer with ``tls_certificate``."""
     service: dict = {"name": ENVOY_SERVICE, "type": "ClusterIP"}
     if serving.exposure == "cluster-ip":
@@ -99,7 +99,7 @@ def _service(serving: ServingSpec, cloud: str) -> dict:
     return service | {"type": "LoadBalancer", "annotations": annotations}
 
 
-def envoy_proxy(serving: ServingSpec, cloud: str) -> dict:
+def envoy_proxy(serving: ExposurePlan, cloud: str) -> dict:
     """EnvoyProxy: replicas, the router label on proxy pods, the Service by exposure, Prometheus stats."""
     return _object(EG_API, "EnvoyProxy", ENVOY_PROXY, {
         "provider": {"type": "Kubernetes", "kubernetes": {
@@ -180,7 +180,7 @@ def pod_monitoring() -> dict:
         "endpoints": [{"port": METRICS_PORT_NAME, "path": METRICS_PATH, "interval": "15s"}]})
 
 
-def router_ingress(serving: ServingSpec) -> dict | None:
+def router_ingress(serving: ExposurePlan) -> dict | None:
     """GKE public exposure: external Application Load Balancer with the Google-managed certificate."""
     if serving.exposure != "public":
         return None

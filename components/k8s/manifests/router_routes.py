@@ -4,7 +4,7 @@ from __future__ import annotations
 from components.k8s.manifests.names import MODEL_HEADER, SERVING_PORT, workload_name
 from components.k8s.manifests.router import BUCKET_HEADER, EG_API, GATEWAY, GW_API, LABELS
 from components.plan.routing import BUCKETS, NO_USER, ROUTER_ALIAS, ClusterRoutes, RouteRule, bucket_pattern
-from components.spec.serving import RoutingSpec
+from components.plan.kubernetes_plan import GatewayPlan
 
 UPSTREAM_SECRET = "gpuinfra-router-upstream"
 UPSTREAM_FILTER = "gpuinfra-router-upstream-key"
@@ -67,7 +67,7 @@ def _header(name: str, value: str, regex: bool = False) -> dict:
     return {"type": "RegularExpression" if regex else "Exact", "name": name, "value": value}
 
 
-def _matches(rule: RouteRule, routing: RoutingSpec, bucket: dict) -> list[dict]:
+def _matches(rule: RouteRule, routing: GatewayPlan, bucket: dict) -> list[dict]:
     """Match specificity encodes precedence (Gateway API: method before header count): override has a
     method; tier (3 headers) and model (2) exclude each other on the model header; default has 1."""
     if rule.kind == "override":
@@ -94,7 +94,7 @@ def _extension(name: str) -> dict:
                                                      "name": name}}
 
 
-def route_rules(rule: RouteRule, routing: RoutingSpec) -> list[dict]:
+def route_rules(rule: RouteRule, routing: GatewayPlan) -> list[dict]:
     """HTTPRoute rules of one routing rule: a stable and/or a canary variant, each to the model's Services."""
     out = []
     for canary, pattern in _variants(rule):
@@ -110,7 +110,7 @@ def route_rules(rule: RouteRule, routing: RoutingSpec) -> list[dict]:
     return out
 
 
-def http_routes(routes: ClusterRoutes, routing: RoutingSpec, namespace: str) -> dict[str, dict]:
+def http_routes(routes: ClusterRoutes, routing: GatewayPlan, namespace: str) -> dict[str, dict]:
     """One HTTPRoute per target model (at most 8 rules, under the API's 16) plus the fallback route.
 
     Returns:
