@@ -32,14 +32,12 @@ def _zones(provider: gcp.Provider, region: str) -> list[str]:
 
 
 def _reservations(plan: GcpPlan, providers: dict[str, gcp.Provider]) -> dict[str, GpuReservation]:
-    return {r.settings.name: GpuReservation(r.settings.name, GpuReservationArgs(
-        spec=r.settings, shape=r.shape, provider=providers[r.region])) for r in plan.reservations}
+    return {r.name: GpuReservation(r.name, GpuReservationArgs(plan=r, provider=providers[r.region]))
+            for r in plan.reservations}
 
 
 def _bucket(plan: GcsBucketPlan, project: str, provider: gcp.Provider) -> GcsWeightsBucket:
-    return GcsWeightsBucket("weights", GcsWeightsBucketArgs(
-        environment=plan.environment, bucket=plan.name, project=project, location=plan.location,
-        spec=plan.settings, models=plan.models, provider=provider, labels=dict(plan.labels)))
+    return GcsWeightsBucket("weights", GcsWeightsBucketArgs(plan=plan, project=project, provider=provider))
 
 
 def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provider, network: GcpNetwork,
@@ -92,7 +90,7 @@ def deploy_gcp(stack: StackPlan) -> list[ClusterTarget]:
     bucket = _bucket(plan.bucket, project, providers[primary])
     targets = []
     for region in regions:
-        network = GcpNetwork(f"vpc-{region}", GcpNetworkArgs(region=region, spec=plan.network,
+        network = GcpNetwork(f"vpc-{region}", GcpNetworkArgs(region=region, plan=plan.network,
                                                               provider=providers[region]))
         if plan.mode == "gke":
             targets.append(_gke_region(stack, project, region, providers[region], network, bucket, reservations))

@@ -12,10 +12,9 @@ from components.gcp.instance_template import RESERVATION_KEY
 from components.plan import gcp_access, names
 from components.plan.compute_class import ComputeClassPlan
 from components.plan.gcp_rollout import delete_before_replace
-from components.plan.gcp_shapes import GcpShape, gcp_version, max_run_seconds, nodes_per_zone, provisioning_model
+from components.plan.gcp_shapes import GcpPoolSettings, GcpShape, gcp_version, nodes_per_zone
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import GPU_TAINT, node_labels
-from components.spec.capacity import GpuPoolSpec
 
 #: Kubernetes taint effects as the GKE API spells them.
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
@@ -35,7 +34,7 @@ class GkeGpuNodePoolArgs:
         compute_class: The pool's ComputeClass: every rung's nodes carry its label and taint (None: no class).
     """
 
-    pool: GpuPoolSpec
+    pool: GcpPoolSettings
     ladder: LadderPlan
     shape: GcpShape
     gpu: str
@@ -77,14 +76,14 @@ class GkeGpuNodePool(pulumi.ComponentResource):
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=rung.min_nodes, total_max_node_count=rung.max_nodes,
                 # Bursts take capacity wherever it exists; floors spread across zones.
-                location_policy="ANY" if provisioning_model(a.pool, rung) != "STANDARD" else "BALANCED"),
+                location_policy="ANY" if a.pool.provisioning[rung.tier] != "STANDARD" else "BALANCED"),
             node_config=self._node_config(rung),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
             upgrade_settings=self._upgrade_settings(rung), opts=opts)
 
     def _node_config(self, rung: Rung) -> gcp.container.NodePoolNodeConfigArgs:
-        a, model = self._args, provisioning_model(self._args.pool, rung)
-        run = max_run_seconds(a.pool, rung)
+        a, model = self._args, self._args.pool.provisioning[rung.tier]
+        run = a.pool.max_run[rung.tier]
         return gcp.container.NodePoolNodeConfigArgs(
             machine_type=a.shape.machine_type, image_type="COS_CONTAINERD", disk_type="pd-balanced",
             disk_size_gb=a.pool.root_volume_gib,

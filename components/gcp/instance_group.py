@@ -11,10 +11,9 @@ from components.gcp.instance_template import GpuInstanceTemplate, GpuInstanceTem
 from components.plan import names
 from components.plan.vm_autoscaling import QueueScaling
 from components.plan.gcp_rollout import MigRollout, delete_before_replace
-from components.plan.gcp_shapes import GcpShape, max_run_seconds, provisioning_model
+from components.plan.gcp_shapes import GcpPoolSettings, GcpShape
 from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER
-from components.spec.capacity import GpuPoolSpec
 
 #: Compute Engine caps a MIG's autohealing initial delay at one hour.
 MAX_INITIAL_DELAY = 3600
@@ -36,7 +35,7 @@ class GpuInstanceGroupArgs:
         depends_on: Reservations the reserved rung consumes.
     """
 
-    pool: GpuPoolSpec
+    pool: GcpPoolSettings
     ladder: LadderPlan
     shape: GcpShape
     zones: Mapping[str, list[str]]
@@ -81,7 +80,7 @@ class GpuInstanceGroup(pulumi.ComponentResource):
         a = self._args
         labels = {**a.labels, GCE_LABEL_POOL: a.pool.name, GCE_LABEL_TIER: rung.tier}
         return GpuInstanceTemplate(names.rung_name(a.pool.name, rung.tier), GpuInstanceTemplateArgs(
-            shape=a.shape, provisioning=provisioning_model(a.pool, rung), max_run_seconds=max_run_seconds(a.pool, rung),
+            shape=a.shape, provisioning=a.pool.provisioning[rung.tier], max_run_seconds=a.pool.max_run[rung.tier],
             reservation=rung.reservation, image=a.image, boot_disk_gib=a.pool.root_volume_gib,
             subnetwork=a.subnetwork, service_account_email=a.service_account_email, startup_script=a.startup_script,
             labels=labels), opts=self._child)

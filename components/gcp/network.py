@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.spec.gcp import GcpNetworkSpec
+from components.plan.gcp_plan import GcpNetworkPlan
 
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"
@@ -18,12 +18,12 @@ class GcpNetworkArgs:
 
     Attributes:
         region: Region of the subnet, router and NAT.
-        spec: The stack's ``gcp.network`` section (CIDRs).
+        plan: The CIDRs (``gcp.network``, planned).
         provider: GCP provider of ``region`` (networks, subnets and routers take no labels).
     """
 
     region: str
-    spec: GcpNetworkSpec
+    plan: GcpNetworkPlan
     provider: gcp.Provider
 
 
@@ -50,7 +50,7 @@ class GcpNetwork(pulumi.ComponentResource):
         self._create_nat(name, network)
         self.network_id, self.network_self_link = network.id, network.self_link
         self.subnet_id, self.subnet_self_link = subnet.id, subnet.self_link
-        self.subnet_cidr = str(args.spec.subnet_cidr)
+        self.subnet_cidr = args.plan.subnet_cidr
         self.pods_range, self.services_range = PODS_RANGE, SERVICES_RANGE
         self.register_outputs({"network_id": self.network_id, "subnet_id": self.subnet_id})
 
@@ -59,15 +59,15 @@ class GcpNetwork(pulumi.ComponentResource):
                                    description="gpuinfra GPU serving network", opts=self._child)
 
     def _create_subnet(self, name: str, network: gcp.compute.Network) -> gcp.compute.Subnetwork:
-        spec = self._args.spec
+        spec = self._args.plan
         return gcp.compute.Subnetwork(
-            f"{name}-subnet", network=network.id, region=self._args.region, ip_cidr_range=str(spec.subnet_cidr),
+            f"{name}-subnet", network=network.id, region=self._args.region, ip_cidr_range=spec.subnet_cidr,
             # Weights come from GCS over Google's network, not through NAT.
             private_ip_google_access=True,
             secondary_ip_ranges=[
-                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name=PODS_RANGE, ip_cidr_range=str(spec.pods_cidr)),
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name=PODS_RANGE, ip_cidr_range=spec.pods_cidr),
                 gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name=SERVICES_RANGE,
-                                                           ip_cidr_range=str(spec.services_cidr)),
+                                                           ip_cidr_range=spec.services_cidr),
             ],
             opts=self._child)
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.plan.gcp_shapes import GcpShape
+from components.plan.gcp_reservations import GcpReservationPlan
 from components.plan.storage import GCP_LOCAL_SSD_GB
-from components.spec.gcp import GcpReservationSpec
 
 
 @dataclass(frozen=True)
@@ -16,14 +15,12 @@ class GpuReservationArgs:
     """Inputs of :class:`GpuReservation`.
 
     Attributes:
-        spec: The ``gcp.reservations[]`` entry.
-        shape: What each reserved VM looks like (``gcp_shapes.reservation_shape``; checked against the
-            consuming pool's nodes at plan time).
+        plan: The planned ``gcp.reservations[]`` entry: name, zone, count and what each reserved VM looks like
+            (``gcp_shapes.reservation_shape``; checked against the consuming pool's nodes at plan time).
         provider: GCP provider of the reservation's region.
     """
 
-    spec: GcpReservationSpec
-    shape: GcpShape
+    plan: GcpReservationPlan
     provider: gcp.Provider
 
 
@@ -41,12 +38,13 @@ class GpuReservation(pulumi.ComponentResource):
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         reservation = self._create_reservation(name)
-        self.reservation_name, self.zone = args.spec.name, args.spec.zone
+        self.reservation_name, self.zone = args.plan.name, args.plan.zone
         self.reservation_id = reservation.id
         self.register_outputs({"reservation_id": self.reservation_id})
 
     def _create_reservation(self, name: str) -> gcp.compute.Reservation:
-        spec, shape = self._args.spec, self._args.shape
+        spec = self._args.plan
+        shape = spec.shape
         properties = gcp.compute.ReservationSpecificReservationInstancePropertiesArgs(
             machine_type=shape.machine_type,
             guest_accelerators=[gcp.compute.ReservationSpecificReservationInstancePropertiesGuestAcceleratorArgs(
@@ -54,7 +52,7 @@ class GpuReservation(pulumi.ComponentResource):
             local_ssds=[gcp.compute.ReservationSpecificReservationInstancePropertiesLocalSsdArgs(
                 disk_size_gb=GCP_LOCAL_SSD_GB, interface="NVME") for _ in range(shape.local_ssd_count)],
         )
-        # Named exactly like the spec entry (physical name too): consumers select it by that name, and the
+        # Named exactly like the config entry (physical name too): consumers select it by that name, and the
         # cost model prices the resource under it.
         return gcp.compute.Reservation(
             name, name=spec.name, zone=spec.zone, specific_reservation_required=True,

@@ -1,15 +1,12 @@
 """GcsWeightsBucket: the private, versioned GCS bucket holding ``<model>/<revision>/`` + manifest.json."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.plan import gcp_access
-from components.plan.gcp_shapes import service_account_id
-from components.spec.models import ModelSpec
-from components.spec.storage import WeightsBucketSpec
+from components.plan.gcs_bucket import GcsBucketPlan, GcsIdentityPlan
 
 #: Days after which an unfinished multipart (XML API) upload is aborted (its parts are billed until then).
 ABORT_MULTIPART_DAYS = 7
@@ -20,29 +17,14 @@ class GcsWeightsBucketArgs:
     """Inputs of :class:`GcsWeightsBucket`.
 
     Attributes:
-        environment: Stack environment (prod protection derives from it).
-        bucket: Bucket name (``names.bucket_name(env, project)`` unless the spec names one).
+        plan: The planned bucket (name, location, protection, encryption, identities).
         project: GCP project id.
-        location: Bucket location: the primary region, next to the GPUs (no cross-region read charges).
-        spec: The stack's ``gcp.weights_bucket`` section.
-        models: Models whose weights the bucket holds (one reader service account each).
         provider: GCP provider of the primary region.
-        labels: Cost labels.
     """
 
-    environment: str
-    bucket: str
+    plan: GcsBucketPlan
     project: str
-    location: str
-    spec: WeightsBucketSpec
-    models: tuple[ModelSpec, ...]
     provider: gcp.Provider
-    labels: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def protect(self) -> bool:
-        """``spec.protect`` when set, else true in prod only."""
-        return self.spec.protect if self.spec.protect is not None else self.environment == "prod"
 
 
 class GcsWeightsBucket(pulumi.ComponentResource):
@@ -62,32 +44,31 @@ class GcsWeightsBucket(pulumi.ComponentResource):
         key_grant = self._grant_storage_agent_on_key(name)
         bucket = self._create_bucket(name, key_grant)
         self.bucket_name, self.bucket_url = bucket.name, bucket.url
-        self.readers = {m.name: self._create_reader(name, bucket, m) for m in args.models}
+        self.readers = {r.key: self._create_reader(name, bucket, r) for r in args.plan.readers}
         self.writer_email = self._create_writer(name, bucket)
         self.register_outputs({"bucket_name": self.bucket_name, "bucket_url": self.bucket_url,
                                "writer_email": self.writer_email})
 
     def _grant_storage_agent_on_key(self, name: str) -> gcp.kms.CryptoKeyIAMMember | None:
         """CMEK: the project's Cloud Storage service agent must be able to use the key, else writes fail."""
-        spec = self._args.spec
-        if spec.encryption != "kms" or not spec.kms_key:
+        key = self._args.plan.kms_key
+        if key is None:
             return None
         agent = gcp.storage.get_project_service_account(
             project=self._args.project, opts=pulumi.InvokeOptions(provider=self._args.provider))
-        return gcp.kms.CryptoKeyIAMMember(f"{name}-storage-agent-key", crypto_key_id=spec.kms_key,
+        return gcp.kms.CryptoKeyIAMMember(f"{name}-storage-agent-key", crypto_key_id=key,
                                           role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
                                           member=f"serviceAccount:{agent.email_address}", opts=self._child)
 
     def _create_bucket(self, name: str, key_grant: pulumi.Resource | None) -> gcp.storage.Bucket:
-        spec, args = self._args.spec, self._args
-        encryption = (gcp.storage.BucketEncryptionArgs(default_kms_key_name=spec.kms_key)
-                      if spec.encryption == "kms" else None)
+        args, spec = self._args, self._args.plan
+        encryption = gcp.storage.BucketEncryptionArgs(default_kms_key_name=spec.kms_key) if spec.kms_key else None
         # Losing the bucket loses every model revision: never delete it with the stack.
         keep = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-            retain_on_delete=True, protect=args.protect, depends_on=[key_grant] if key_grant else None))
+            retain_on_delete=True, protect=spec.protect, depends_on=[key_grant] if key_grant else None))
         # Named exactly ``name``: the cost model prices the resource ``weights``.
         return gcp.storage.Bucket(
-            name, name=args.bucket, project=args.project, location=args.location.upper(), force_destroy=False,
+            name, name=spec.name, project=args.project, location=spec.location.upper(), force_destroy=False,
             uniform_bucket_level_access=True, public_access_prevention="enforced",
             versioning=gcp.storage.BucketVersioningArgs(enabled=True), encryption=encryption,
             lifecycle_rules=[
@@ -99,25 +80,25 @@ class GcsWeightsBucket(pulumi.ComponentResource):
                     action=gcp.storage.BucketLifecycleRuleActionArgs(type="AbortIncompleteMultipartUpload"),
                     condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=ABORT_MULTIPART_DAYS)),
             ],
-            labels=args.labels, opts=keep)
+            labels=dict(spec.labels), opts=keep)
 
-    def _create_reader(self, name: str, bucket: gcp.storage.Bucket, model: ModelSpec) -> gcp.serviceaccount.Account:
+    def _create_reader(self, name: str, bucket: gcp.storage.Bucket,
+                       reader: GcsIdentityPlan) -> gcp.serviceaccount.Account:
         account = gcp.serviceaccount.Account(
-            f"{name}-{model.name}-reader", project=self._args.project,
-            account_id=service_account_id("wr", self._args.environment, model.name),
-            display_name=f"gpuinfra {self._args.environment}: read {model.name} weights", opts=self._child)
-        condition = gcp_access.reader_condition(self._args.bucket, model)
+            f"{name}-{reader.key}-reader", project=self._args.project, account_id=reader.account_id,
+            display_name=reader.display_name, opts=self._child)
+        assert reader.condition is not None, "readers are always prefix-conditioned (plan/gcs_bucket.py)"
         gcp.storage.BucketIAMMember(
-            f"{name}-{model.name}-reader-objects", bucket=bucket.name, role="roles/storage.objectViewer",
+            f"{name}-{reader.key}-reader-objects", bucket=bucket.name, role="roles/storage.objectViewer",
             member=account.email.apply(lambda e: f"serviceAccount:{e}"),
-            condition=gcp.storage.BucketIAMMemberConditionArgs(**condition), opts=self._child)
+            condition=gcp.storage.BucketIAMMemberConditionArgs(**reader.condition), opts=self._child)
         return account
 
     def _create_writer(self, name: str, bucket: gcp.storage.Bucket) -> pulumi.Output[str]:
+        writer = self._args.plan.writer
         account = gcp.serviceaccount.Account(
-            f"{name}-writer", project=self._args.project,
-            account_id=service_account_id("ww", self._args.environment, "weights-writer"),
-            display_name=f"gpuinfra {self._args.environment}: upload model weights", opts=self._child)
+            f"{name}-writer", project=self._args.project, account_id=writer.account_id,
+            display_name=writer.display_name, opts=self._child)
         # objectUser (create, overwrite, delete) rather than objectCreator: re-uploading a revision overwrites.
         gcp.storage.BucketIAMMember(f"{name}-writer-objects", bucket=bucket.name, role="roles/storage.objectUser",
                                     member=account.email.apply(lambda e: f"serviceAccount:{e}"), opts=self._child)

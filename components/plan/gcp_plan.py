@@ -8,13 +8,21 @@ from typing import Literal
 from components.plan.basis import PlanBasis
 from components.plan.gcp_rollout import GcpImagePin, reservation_headroom, vm_image_pin
 from components.plan.vm_autoscaling import metrics_group
-from components.spec.gcp import GcpNetworkSpec
 from components.plan.compute_class import ComputeClassPlan, plan_compute_classes
 from components.plan.gke_cluster import GkeMonitoringPlan, MasterWebhookPlan, plan_gke_monitoring, plan_master_webhooks
 from components.plan.gcp_reservations import GcpReservationPlan, plan_gcp_reservations
 from components.plan.gcp_vm_fleet import VmFleetPlan, plan_vm_fleets
 from components.plan.gcs_bucket import GcsBucketPlan, plan_gcs_bucket
 from components.plan.gke_region import GkeRegionPlan, plan_gke_regions
+
+
+@dataclass(frozen=True)
+class GcpNetworkPlan:
+    """The CIDRs every region's VPC uses (``gcp.network``; regions share no routes, so they repeat)."""
+
+    subnet_cidr: str
+    pods_cidr: str
+    services_cidr: str
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class GcpPlan:
     vm_fleets: Mapping[str, VmFleetPlan] = field(default_factory=dict)
     bucket: GcsBucketPlan | None = None
     mode: Literal["gke", "vm"] = "gke"
-    network: GcpNetworkSpec | None = None
+    network: GcpNetworkPlan | None = None
     reservations: tuple[GcpReservationPlan, ...] = ()
 
 
@@ -66,7 +74,7 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
     gke = spec.gcp.mode == "gke"
     regions = tuple(spec.pool_regions("gcp"))
     classes = {c.pool: c for c in plan_compute_classes(basis)}
-    bucket, headroom = plan_gcs_bucket(spec), reservation_headroom(spec)
+    bucket, headroom, net = plan_gcs_bucket(spec), reservation_headroom(spec), spec.gcp.network
     groups = {p.name: metrics_group(spec.environment, p.name) for p in spec.gcp.gpu_pools} if not gke else {}
     return GcpPlan(project=spec.gcp.project, primary_region=spec.gcp.region, regions=regions,
                    private_endpoint=spec.deployer.runner == "in-network",
@@ -77,5 +85,7 @@ def plan_gcp(basis: PlanBasis) -> GcpPlan:
                    compute_classes=classes,
                    gke_regions=plan_gke_regions(basis, regions, classes) if gke else {},
                    vm_fleets={} if gke else plan_vm_fleets(basis, spec.gcp.project, bucket.name, groups, headroom),
-                   bucket=bucket, mode=spec.gcp.mode, network=spec.gcp.network,
+                   bucket=bucket, mode=spec.gcp.mode,
+                   network=GcpNetworkPlan(subnet_cidr=str(net.subnet_cidr), pods_cidr=str(net.pods_cidr),
+                                          services_cidr=str(net.services_cidr)),
                    reservations=plan_gcp_reservations(basis))

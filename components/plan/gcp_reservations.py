@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from components.plan.basis import PlanBasis
 from components.plan.gcp_shapes import GcpShape, reservation_shape
-from components.spec.gcp import GcpReservationSpec
 
 
 @dataclass(frozen=True)
@@ -13,12 +12,16 @@ class GcpReservationPlan:
     """One ``gcp.reservations[]`` entry as ``components.gcp.reservation`` renders it.
 
     Attributes:
-        settings: The entry (name, zone, count).
+        name: The entry's name (also the physical name: consumers select it by name).
+        zone: Its zone.
+        count: VMs it reserves.
         region: The region of its zone (its provider).
         shape: What each reserved VM looks like (the consuming pool's node shape, checked at plan time).
     """
 
-    settings: GcpReservationSpec
+    name: str
+    zone: str
+    count: int
     region: str
     shape: GcpShape
 
@@ -26,5 +29,5 @@ class GcpReservationPlan:
 def plan_gcp_reservations(basis: PlanBasis) -> tuple[GcpReservationPlan, ...]:
     """Plan every GCP reservation, in configuration order."""
     assert basis.spec.gcp is not None
-    return tuple(GcpReservationPlan(settings=r, region=r.zone.rsplit("-", 1)[0], shape=reservation_shape(basis, r))
+    return tuple(GcpReservationPlan(name=r.name, zone=r.zone, count=r.count, region=r.zone.rsplit("-", 1)[0], shape=reservation_shape(basis, r))
                  for r in basis.spec.gcp.reservations)

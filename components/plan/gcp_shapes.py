@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,6 +91,30 @@ def max_run_seconds(pool: GpuPoolSpec, rung: Rung) -> int | None:
     if provisioning_model(pool, rung) != "FLEX_START":
         return None
     return (pool.max_run_duration_hours or 168) * 3600
+
+
+@dataclass(frozen=True)
+class GcpPoolSettings:
+    """What a GCP pool's components render besides its ladder: its name, root disk and each rung's provisioning.
+
+    Attributes:
+        name: The pool's name (resource names, labels).
+        root_volume_gib: Boot disk size of its VMs / nodes.
+        provisioning: Rung tier -> Compute Engine provisioning model.
+        max_run: Rung tier -> run-duration limit in seconds (FLEX_START only, else None).
+    """
+
+    name: str
+    root_volume_gib: int
+    provisioning: Mapping[str, Provisioning]
+    max_run: Mapping[str, int | None]
+
+
+def pool_settings(pool: GpuPoolSpec, rungs: tuple[Rung, ...]) -> GcpPoolSettings:
+    """The pool slice a GKE node pool or a VM group renders, planned from ``pool`` and its ladder's ``rungs``."""
+    return GcpPoolSettings(name=pool.name, root_volume_gib=pool.root_volume_gib,
+                           provisioning={r.tier: provisioning_model(pool, r) for r in rungs},
+                           max_run={r.tier: max_run_seconds(pool, r) for r in rungs})
 
 
 def zone_choice(basis: PlanBasis, pool: GpuPoolSpec, rung: Rung, region: str, floor: int = 0) -> ZoneChoice:

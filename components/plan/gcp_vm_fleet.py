@@ -11,7 +11,7 @@ from components.plan.bootstrap import (GCE_MAX_AUTOHEAL_DELAY_SECONDS, VmBootstr
                                       vm_startup_script)
 from components.plan.gcp_access import FirewallRule
 from components.plan.gcp_rollout import MigRollout, mig_rollout
-from components.plan.gcp_shapes import GcpShape, node_shape, service_account_id, zone_choice
+from components.plan.gcp_shapes import GcpPoolSettings, GcpShape, node_shape, service_account_id, pool_settings, zone_choice
 from components.plan.gcp_zones import ZoneChoice
 from components.plan.ladder import LadderPlan, Rung, Tier
 from components.plan.tags import cost_labels
@@ -36,7 +36,7 @@ class VmPoolPlan:
         reservation: The reservation the pool names (its MIGs wait for it), or None.
     """
 
-    pool: GpuPoolSpec
+    pool: GcpPoolSettings
     ladder: LadderPlan
     shape: GcpShape
     account_id: str
@@ -87,7 +87,7 @@ def _pool(basis: PlanBasis, pool: GpuPoolSpec, fleet: VmFleetPlan, bucket: str, 
         node_exporter_image=image("node_exporter"), api_key_secret=fleet.api_key_secret, region=fleet.region,
         metrics_group=group))
     return VmPoolPlan(
-        pool=pool, ladder=ladder, shape=node_shape(basis, pool),
+        pool=pool_settings(pool, ladder.rungs), ladder=ladder, shape=node_shape(basis, pool),
         account_id=service_account_id("vm", spec.environment, pool.name),
         display_name=f"gpuinfra {spec.environment}: {pool.name} serving VMs",
         reader_condition=gcp_access.reader_condition(bucket, model),

@@ -8,7 +8,7 @@ from components.catalog import load_catalog
 from components.plan import names
 from components.plan.basis import PlanBasis
 from components.plan.compute_class import ComputeClassPlan
-from components.plan.gcp_shapes import GcpShape, gcp_version, node_shape, service_account_id, zone_choice
+from components.plan.gcp_shapes import GcpPoolSettings, GcpShape, gcp_version, node_shape, service_account_id, pool_settings, zone_choice
 from components.plan.gcp_zones import ZoneChoice
 from components.plan.ladder import LadderPlan, Tier
 from components.spec.capacity import GpuPoolSpec
@@ -55,7 +55,7 @@ class GkePoolPlan:
         compute_class: The pool's ladder as a GKE custom ComputeClass, if planned.
     """
 
-    pool: GpuPoolSpec
+    pool: GcpPoolSettings
     ladder: LadderPlan
     shape: GcpShape
     gpu: str
@@ -100,7 +100,7 @@ def _pool(basis: PlanBasis, pool: GpuPoolSpec, region: str,
     ladder = basis.ladder(pool.name)
     gpu = load_catalog().instance("gcp", pool.instance_types[0]).gpu.name
     return GkePoolPlan(
-        pool=pool, ladder=ladder, shape=node_shape(basis, pool), gpu=gpu,
+        pool=pool_settings(pool, ladder.rungs), ladder=ladder, shape=node_shape(basis, pool), gpu=gpu,
         zones={r.tier: zone_choice(basis, pool, r, region, floor=r.min_nodes) for r in ladder.rungs},
         reservation=pool.capacity.reservation, compute_class=compute_classes.get(pool.name))
 
