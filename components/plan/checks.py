@@ -93,17 +93,24 @@ def check_routing(spec: StackSpec) -> None:
 
 
 def check_canary_routing(spec: StackSpec) -> None:
-    """A canary on Kubernetes pools needs the router: it is the only thing that splits a model's traffic by percent.
+    """A canary needs Kubernetes pools and the router: it is the only thing that splits a model's traffic by percent.
 
     Without it nothing installs the Gateway API CRDs, a Gateway or the body-based router an HTTPRoute would need,
     and a Kubernetes Service cannot weight its endpoints (its split would follow the replica counts instead).
     """
-    if spec.serving.routing.enabled:
-        return
     on_k8s: dict[str, list[str]] = {}
     for _, _, served in served_by_cluster(spec).values():
         for model, pools in served.items():
             on_k8s.setdefault(model, []).extend(pools)
+    for index, model in enumerate(spec.models):
+        if model.canary and model.name not in on_k8s:
+            # VM fleets (ASGs, MIGs) serve one revision and roll it in place: nothing would run the canary.
+            raise ConfigError(key_path(("models", index, "canary")), (
+                f"model {model.name!r} is served only on VM-mode pools ({', '.join(model.pools)}), which run one "
+                "revision: a canary runs on eks or gke pools behind the router; serve the model on one, or roll "
+                "the VM fleet by changing the revision"))
+    if spec.serving.routing.enabled:
+        return
     for index, model in enumerate(spec.models):
         if model.canary and model.name in on_k8s:
             raise ConfigError(key_path(("models", index, "canary")), (

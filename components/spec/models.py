@@ -149,7 +149,7 @@ class ModelSpec(Spec):
     """Requests, token lengths and objectives: the plan derives replicas, cost and $/Mtok from them; none keeps
     the hand-set replicas."""
     canary: CanarySpec | None = None
-    """A canary revision taking a share of traffic (on Kubernetes pools it needs ``serving.routing.enabled``); remove
+    """A canary revision taking a share of traffic (Kubernetes pools only; it needs ``serving.routing.enabled``); remove
     it to roll back, promote by setting revision."""
 
     @field_validator("revision")

@@ -50,15 +50,33 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path):
     assert len(errors) == 1 and "routing.enabled" in errors[0]
 
 
-def test_a_canary_only_on_vm_pools_does_not_need_the_router():
-    # VM fleets run no canary track (README Limitations); the check is about Kubernetes pools only.
+def _vm_only_canary() -> dict:
+    """staging with its canaried model served on the AWS VM fleet only (no cluster, so no router)."""
     raw = staging_without_router()
     raw["gpuinfra:models"][0]["pools"] = [p["name"] for p in raw["gpuinfra:aws"]["gpu_pools"]]
-    raw["gpuinfra:models"][0]["replicas"] = {"min": 1, "max": 2}  # + 1 canary = the VM pool's 3
+    raw["gpuinfra:models"][0]["replicas"] = {"min": 1, "max": 2}
     raw.pop("gpuinfra:gcp")
     for key in ("gcp:project", "gcp:region"):
         raw.pop(key)
-    assert spec_of(raw).models[0].canary is not None
+    return raw
+
+
+def test_a_canary_only_on_vm_pools_is_refused_not_ignored():
+    # VM fleets (ASG instance refresh, MIG updates) run one revision: before, this canary planned and nothing ran it.
+    with pytest.raises(ConfigError) as err:
+        spec_of(_vm_only_canary())
+    assert err.value.path == CANARY_KEY
+    assert "only on VM-mode pools (l40s-vm)" in err.value.message
+
+
+def test_a_canary_on_a_model_with_vm_pools_too_is_reported():
+    """staging serves llama-8b on GKE (canary behind the router) and on an AWS VM fleet (stable only)."""
+    from components.plan.report import canary_warnings  # noqa: PLC0415
+
+    warnings = canary_warnings(spec_of(raw_stack("staging")))
+    assert warnings == ["gpuinfra:models[0].canary takes 10% of the Kubernetes clusters' traffic only: its VM-mode "
+                        "pools (l40s-vm) serve the stable revision"]
+    assert canary_warnings(spec_of(raw_stack("prod"))) == []
 
 
 def _cluster(record) -> str:
