@@ -50,15 +50,19 @@ class GcsWeightsBucket(pulumi.ComponentResource):
                                "writer_email": self.writer_email})
 
     def _grant_storage_agent_on_key(self, name: str) -> gcp.kms.CryptoKeyIAMMember | None:
-        """CMEK: the project's Cloud Storage service agent must be able to use the key, else writes fail."""
+        """CMEK: the project's Cloud Storage service agent must be able to use the key, else writes and reads fail."""
         key = self._args.plan.kms_key
         if key is None:
             return None
         agent = gcp.storage.get_project_service_account(
             project=self._args.project, opts=pulumi.InvokeOptions(provider=self._args.provider))
+        # Kept like the bucket: the agent also decrypts on every read ("write and read Cloud KMS-encrypted objects",
+        # gcloud storage service-agent --authorize-cmek), so deleting it would leave the retained weights unreadable.
+        keep = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+            retain_on_delete=True, protect=self._args.plan.protect))
         return gcp.kms.CryptoKeyIAMMember(f"{name}-storage-agent-key", crypto_key_id=key,
                                           role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-                                          member=f"serviceAccount:{agent.email_address}", opts=self._child)
+                                          member=f"serviceAccount:{agent.email_address}", opts=keep)
 
     def _create_bucket(self, name: str, key_grant: pulumi.Resource | None) -> gcp.storage.Bucket:
         args, spec = self._args, self._args.plan

@@ -56,6 +56,11 @@ def test_cmek_sets_the_default_key_and_grants_the_storage_agent():
     assert bucket.inputs["encryption"] == {"defaultKmsKeyName": key}
     grant = next(r for r in run.resources if r.type == "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
     assert grant.inputs["cryptoKeyId"] == key and "gs-project-accounts" in grant.inputs["member"]
+    # The storage agent reads CMEK objects with this grant too ("write and read Cloud KMS-encrypted objects":
+    # cloud.google.com/sdk/gcloud/reference/storage/service-agent, --authorize-cmek): a retained bucket whose grant
+    # is deleted on destroy keeps weights no one can read. The grant outlives the stack like the bucket.
+    assert grant.options["retainOnDelete"] is True
+    assert grant.options.get("protect", False) is bucket.options.get("protect", False)
 
 
 def test_reservation_matches_its_pool_exactly(prod):

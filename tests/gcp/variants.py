@@ -20,7 +20,8 @@ def vm_mode() -> dict:
     raw["gcp:project"] = "acme-llm-vm"
     small = raw["gpuinfra:models"][0]
     small["pools"] = ["l4-vm"]
-    small["replicas"] = {"min": 1, "max": 3}  # + 1 canary = the L4 ladder's 4 nodes
+    small["replicas"] = {"min": 1, "max": 3}
+    small.pop("canary", None)  # VM fleets run one revision: the plan refuses a canary there
     raw["gpuinfra:models"] = [small, copy.deepcopy(LLAMA_70B)]
     raw["gpuinfra:serving"].pop("routing", None)  # the router runs on Kubernetes only (VM fleets: no canary)
     raw["gpuinfra:gcp"] = {

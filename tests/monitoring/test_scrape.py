@@ -21,6 +21,7 @@ def gce_vm_raw() -> dict:
     raw["gpuinfra:gcp"] = {**raw["gpuinfra:gcp"], "mode": "vm"}
     raw["gpuinfra:gcp"].pop("gke", None)
     raw["gpuinfra:serving"].pop("routing", None)  # the router runs on Kubernetes only
+    raw["gpuinfra:models"][0].pop("canary", None)  # and so do canaries (the plan refuses one on VM pools only)
     return raw
 
 

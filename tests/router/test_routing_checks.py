@@ -59,7 +59,8 @@ def test_a_route_to_a_model_served_only_on_vm_pools_is_an_error():
     # Without staging's traffic section: one replica per copy could not serve it (a check of its own).
     model = {k: v for k, v in raw["gpuinfra:models"][0].items() if k != "traffic"}
     one = {"min": 1, "max": 1}  # each copy now has half the capacity
-    raw["gpuinfra:models"] = [{**model, "pools": vm_pools, "replicas": one},
+    vm_copy = {k: v for k, v in model.items() if k != "canary"}  # a canary on VM pools only is refused
+    raw["gpuinfra:models"] = [{**vm_copy, "pools": vm_pools, "replicas": one},
                               {**model, "name": "gke-copy", "pools": gke_pools, "replicas": one}]
     raw["gpuinfra:serving"] = {**raw["gpuinfra:serving"], "routing": {"enabled": True, "default_model": model["name"]}}
     with pytest.raises(ConfigError) as err:
