@@ -116,13 +116,13 @@ def test_every_price_is_positive_dated_and_spot_not_above_on_demand(catalog):
 def test_capacity_block_and_spot_samples_carry_their_dates(catalog):
     p5 = catalog.price("aws", "p5.48xlarge", "us-east-1")
     assert p5.capacity_block == pytest.approx(39.33) and p5.capacity_block_as_of.year == 2024
-    assert catalog.price("aws", "p5en.48xlarge", "us-west-2").spot_as_of == datetime.date(2026, 8, 1)
-    assert catalog.price("aws", "g6.xlarge", "us-east-1").spot is None  # no sample: none invented
+    assert catalog.price("aws", "p5en.48xlarge", "us-west-2").spot_as_of == datetime.date(2026, 3, 25)
+    assert catalog.price("aws", "p5.4xlarge", "us-east-1").spot is None  # no upstream sample: none invented
 
 
 def test_lookups(catalog):
     assert catalog.instance("aws", "a3-highgpu-8g") is None  # a GCP name is not an AWS type
-    assert catalog.price("aws", "g5.xlarge", "eu-west-1") is None  # no real figure: no price
+    assert catalog.price("aws", "g6e.12xlarge", "eu-west-1") is None  # not offered there upstream: no price
     assert catalog.regions("gcp", "a3-highgpu-8g") == ["europe-west4", "us-central1", "us-east1", "us-east4", "us-west1"]
     assert catalog.regions("aws", "nope.xlarge") == []
     names = catalog.instance_names("aws")

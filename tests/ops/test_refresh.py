@@ -56,13 +56,13 @@ def test_dry_run_prints_and_writes_nothing(gateway, catalog_copy):
 
 def test_new_region_is_added(gateway, catalog_copy):
     state, url = gateway
-    assert "eu-north-1" not in load_raw("aws_instances.yaml", catalog_copy)["instances"]["p5.48xlarge"]["prices"]
-    state.products = [dict(instanceType="p5.48xlarge", regionCode="eu-north-1", usd="58.1000000000")]
-    result = _aws(["--types", "p5.48xlarge", "--region", "eu-north-1"], url, catalog_copy)
+    assert "eu-west-1" not in load_raw("aws_instances.yaml", catalog_copy)["instances"]["p5.48xlarge"]["prices"]
+    state.products = [dict(instanceType="p5.48xlarge", regionCode="eu-west-1", usd="58.1000000000")]
+    result = _aws(["--types", "p5.48xlarge", "--region", "eu-west-1"], url, catalog_copy)
     assert result.exit_code == 0, result.output
-    assert "aws p5.48xlarge eu-north-1: added on_demand 58.1" in result.stdout
+    assert "aws p5.48xlarge eu-west-1: added on_demand 58.1" in result.stdout
     assert "1 added" in result.stdout
-    assert load_catalog_from(catalog_copy).price("aws", "p5.48xlarge", "eu-north-1").on_demand == 58.1
+    assert load_catalog_from(catalog_copy).price("aws", "p5.48xlarge", "eu-west-1").on_demand == 58.1
 
 
 def test_invalid_row_is_refused_and_nothing_written(gateway, catalog_copy):

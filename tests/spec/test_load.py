@@ -79,8 +79,8 @@ INVALID = [
     # a pool mixing GPU classes
     ("dev", ["gpuinfra:aws", "gpu_pools", 0, "instance_types"], ["g6.xlarge", "p5.48xlarge"],
      "gpuinfra:aws.gpu_pools[0].instance_types[1]", ["one GPU class"]),
-    # a region without catalog prices
-    ("dev", ["gpuinfra:aws", "gpu_pools", 0, "region"], "ap-south-1", "gpuinfra:aws.gpu_pools[0].region", ["no catalog price"]),
+    # a region where the pool's types are not offered (SkyPilot catalog: only p4de in ap-southeast-1)
+    ("dev", ["gpuinfra:aws", "gpu_pools", 0, "region"], "ap-southeast-1", "gpuinfra:aws.gpu_pools[0].region", ["no catalog price"]),
     # a reservation reference to nothing
     ("prod", ["gpuinfra:aws", "gpu_pools", 0, "capacity", "reservation"], "nope",
      "gpuinfra:aws.gpu_pools[0].capacity.reservation", ["'nope' is not a reservation of aws"]),
