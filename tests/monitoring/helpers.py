@@ -1,15 +1,12 @@
-"""Monitoring test helpers: stack specs from committed stacks, the fixture program under Pulumi mocks."""
+"""Monitoring test helpers: specs and plans of committed stacks and variants, records of the real program per cluster."""
 from __future__ import annotations
 
 import copy
 import functools
-from pathlib import Path
 
-from components.preview.run import PlanRun, run_program
+from components.preview.run import PlanRun
 from components.spec import StackSpec, load_stack_spec
 from tests.conftest import encode, raw_stack
-
-FIXTURE = Path(__file__).resolve().parent / "fixtures"
 
 
 def variant(stack: str, **sections) -> dict:
@@ -45,15 +42,18 @@ def stack_plan(stack: str):
     return plan_of(raw_stack(stack))
 
 
-def run_fixture(raw: dict, cloud: str) -> PlanRun:
-    """Run the fixture program (fake ClusterTarget on ``cloud`` + deploy_monitoring) under mocks."""
-    return run_program(FIXTURE, "test", raw_config={**raw, "fixture:cloud": cloud})
+def in_cluster(run: PlanRun, cluster: str) -> list:
+    """Records the real program registered on one cluster (through its Kubernetes provider ``<cluster>-k8s``)."""
+    records = [r for r in run.resources if r.options.get("provider") == f"{cluster}-k8s"]
+    assert records, f"no records on {cluster}-k8s"
+    return records
 
 
-def by_type(run: PlanRun, typ: str) -> list:
-    return [r for r in run.resources if r.type == typ]
+def by_type(records: list, typ: str) -> list:
+    """Records of one type token."""
+    return [r for r in records if r.type == typ]
 
 
-def release(run: PlanRun, chart: str):
+def release(records: list, chart: str):
     """The recorded Helm release of ``chart``."""
-    return next(r for r in by_type(run, "kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == chart)
+    return next(r for r in by_type(records, "kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == chart)
