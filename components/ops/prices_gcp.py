@@ -101,7 +101,15 @@ def sku_rates(skus: Iterator[dict]) -> dict[tuple[str, str, str, str], float]:
 
 
 def machine_price(rates: dict, machine: InstanceType, region: str, purchase: str) -> float | None:
-    """Returns vCPU x core + RAM GiB x ram + GPUs x gpu rate, None when any component has no SKU there."""
+    """Returns vCPU x core + RAM GiB x ram + GPUs x gpu rate, None when any component has no SKU there.
+
+    None too for machines with bundled Local SSD (A3 High, A2 Ultra): their disks are billed at Local SSD rates on
+    top of these SKUs (a3-highgpu-8g: about $0.72/h for 16 x 375 GB, the gap between the sum and Google's billing
+    export in us-east4 and europe-west4), and the cost model counts bundled disks inside the machine price
+    (``plan.storage.billed_local_ssd``). Writing the sum would price them low; the refresh keeps their rows.
+    """
+    if machine.local_nvme_mode == "bundled":
+        return None
     family = machine.name.split("-", 1)[0].upper()
     parts = [(rates.get(("core", family, purchase, region)), machine.vcpu),
              (rates.get(("ram", family, purchase, region)), machine.ram_gib),

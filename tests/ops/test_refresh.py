@@ -135,6 +135,21 @@ def test_gcp_refresh_prices_machines_from_skus(gcp, catalog_copy):
     assert sum(1 for c in state.calls if c.endswith("/skus")) == 3  # 8 SKUs, 3 per page
 
 
+def test_gcp_refresh_keeps_bundled_local_ssd_machines(gcp, catalog_copy):
+    """A3 High bundles 16 Local SSDs billed on top of its core/RAM/GPU SKUs: the SKU sum would be ~$0.72/h low."""
+    state, url = gcp
+    before = load_catalog_from(catalog_copy).price("gcp", "a3-highgpu-8g", "us-central1")
+    state.skus = _billing_skus(["us-central1"]) + [
+        sku("A3 Instance Core running in Americas", "CPU", "OnDemand", ["us-central1"], 0.0247),
+        sku("A3 Instance Ram running in Americas", "RAM", "OnDemand", ["us-central1"], 0.0021, "GiBy.h"),
+        sku("Nvidia H100 80GB GPU running in Americas", "GPU", "OnDemand", ["us-central1"], 9.8)]
+    result = run_script("refresh_catalog", ["--cloud", "gcp", "--billing-endpoint", url, "--gcp-anonymous",
+                                            "--data-dir", str(catalog_copy), "--types", "a3-highgpu-8g"])
+    assert result.exit_code == 0, result.output
+    assert "gcp a3-highgpu-8g us-central1: not refreshed" in result.stdout
+    assert load_catalog_from(catalog_copy).price("gcp", "a3-highgpu-8g", "us-central1") == before
+
+
 def test_gcp_billing_forbidden_exit_2(gcp, catalog_copy):
     state, url = gcp
     state.deny.add("/v1/services")
