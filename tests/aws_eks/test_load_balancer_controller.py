@@ -69,9 +69,10 @@ def _git_blob_id(data: bytes) -> str:
 
 def test_the_vendored_policy_is_the_upstream_file_at_the_app_tag():
     """Byte for byte the upstream file (its git blob id), so CI checks it without the mirror."""
+    tag = "v3.5.0"
     assert _git_blob_id(POLICY_FILE.read_bytes()) == UPSTREAM_POLICY_BLOB
     if MIRROR.exists():  # where the mirror exists, the recorded id is re-read from the tag itself
-        upstream = subprocess.run(["git", f"--git-dir={MIRROR}", "rev-parse", "v3.5.0:docs/install/iam_policy.json"],
+        upstream = subprocess.run(["git", f"--git-dir={MIRROR}", "rev-parse", f"{tag}:docs/install/iam_policy.json"],
                                   capture_output=True, text=True, check=True).stdout.strip()
         assert upstream == UPSTREAM_POLICY_BLOB
     chart_yaml = Path(__file__).resolve().parents[1] / "upstream" / "charts" / "aws-load-balancer-controller" / "Chart.yaml"
