@@ -9,6 +9,7 @@ from typing import Any
 from components.catalog import Catalog
 from components.ops import capacity_aws, capacity_gcp
 from components.plan.ladder import LadderPlan
+from components.catalog.vocab import AWS
 
 #: Ladder purchase -> quota bucket. Reserved (ODCR/GCP reservation) nodes run on the on-demand quota; capacity
 #: blocks are prepaid and are not counted against the On-Demand vCPU quota (AWS Capacity Blocks docs, 2026-08).
@@ -68,7 +69,7 @@ def ladder_needs(ladder: LadderPlan | None, catalog: Catalog, cloud: str, types:
         inst = catalog.instance(cloud, name)
         if inst is None:
             raise KeyError(name)
-        return inst.quota_family, inst.vcpu if cloud == "aws" else inst.gpu_count
+        return inst.quota_family, inst.vcpu if cloud == AWS else inst.gpu_count
     rungs = [(r.purchase, r.max_nodes, r.instance_types) for r in ladder.rungs] if ladder else \
         [("on_demand", nodes, tuple(types)), ("spot", nodes, tuple(types))]
     needs: dict[tuple[str, str], int] = {}

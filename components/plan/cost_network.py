@@ -9,6 +9,7 @@ from components.plan.cost_items import CostItem
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly, nlb_hourly
 from components.plan.weights_replication import plan_weights_replicas
 from components.spec import StackSpec
+from components.catalog.vocab import AWS
 
 #: GB pulled through NAT per node cold start: the vLLM CUDA image comes from Docker Hub (no VPC endpoint).
 #: Assumption, order of magnitude of the compressed vllm/vllm-openai image; weights use the S3 gateway endpoint.
@@ -32,7 +33,7 @@ def _cluster_load_balancers(spec: StackSpec, cloud: str, region: str) -> list[tu
         return []
     if spec.serving.routing.enabled:
         return [("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", f"{cluster}-router-envoy-proxy")]
-    section = spec.aws if cloud == "aws" else spec.gcp
+    section = spec.aws if cloud == AWS else spec.gcp
     assert section is not None
     pools = [p.name for p in section.gpu_pools if spec.pool_region(cloud, p) == region]
     # GKE public: an Ingress (external Application Load Balancer, one forwarding rule) instead of the Service.

@@ -6,6 +6,7 @@ from typing import Literal
 
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
+from components.catalog.vocab import AWS
 
 Tier = Literal["reserved", "capacity-block", "on-demand", "spot", "on-demand-fallback"]
 Purchase = Literal["reserved", "capacity_block", "on_demand", "spot"]
@@ -64,7 +65,7 @@ class LadderPlan:
 
 
 def _reserved_tier(spec: StackSpec, cloud: str, name: str) -> Tier:
-    if cloud == "aws" and spec.aws and any(b.name == name for b in spec.aws.capacity_blocks):
+    if cloud == AWS and spec.aws and any(b.name == name for b in spec.aws.capacity_blocks):
         return "capacity-block"
     return "reserved"
 

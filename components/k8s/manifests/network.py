@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from components.k8s.manifests.names import PART_OF, ROUTER_PART_OF, SERVING_PORT
+from components.catalog.vocab import GCP
 
 VLLM_PODS = {"matchLabels": {"app.kubernetes.io/name": "vllm"}}
 #: Private address ranges (RFC 1918): where an internal load balancer's traffic comes from.
@@ -57,7 +58,7 @@ def vllm_ingress(namespace: str, monitoring_namespace: str | None, provider: str
         rules.append({"from": [prometheus], "ports": [_tcp(SERVING_PORT)]})
     if exposure != "cluster-ip":
         ranges = ["0.0.0.0/0"] if exposure == "public" else list(PRIVATE_RANGES)
-        if cloud == "gcp" and exposure != "public":
+        if cloud == GCP and exposure != "public":
             ranges += list(GCP_HEALTH_CHECK_RANGES)
         rules.append({"from": [{"ipBlock": {"cidr": c}} for c in ranges], "ports": [_tcp(SERVING_PORT)]})
     return _policy("vllm-ingress", namespace, VLLM_PODS, ingress=rules)
