@@ -67,3 +67,20 @@ def test_taint_effect_enum_matches_both_provider_schemas():
 def test_every_cloud_has_a_bucket_scheme():
     assert set(BUCKET_SCHEME) == set(CLOUDS)
     assert bucket_url("aws", "b", "m/r/") == "s3://b/m/r/" and bucket_url("gcp", "b") == "gs://b/"
+
+
+def test_a_purchase_is_spelled_as_its_tier():
+    """``capacity-block`` was ``Tier`` "capacity-block" but ``Purchase`` "capacity_block": one spelling now, the
+    user-visible one (resource names, node labels, the CapacityTier tag; EC2's market type ``capacity-block``)."""
+    from typing import get_args
+
+    from components.plan.ladder import Purchase, Tier
+    assert set(get_args(Purchase)) == set(get_args(Tier)) - {"on-demand-fallback"}
+
+
+def test_snake_case_purchase_values_stay_out_of_the_planner():
+    """``on_demand`` / ``capacity_block`` survive only as config keys and catalog price fields (identifiers)."""
+    files = [p for d in ("components/plan", "components/aws", "components/gcp", "policies/rules")
+             for p in sorted((ROOT / d).rglob("*.py"))] + [ROOT / "components/ops/capacity.py"]
+    bad = [f"{p.relative_to(ROOT)}: {s!r}" for p in files for s in _strings(p) if s in ("on_demand", "capacity_block")]
+    assert not bad, bad

@@ -13,7 +13,7 @@ from components.catalog.vocab import AWS
 
 #: Ladder purchase -> quota bucket. Reserved (ODCR/GCP reservation) nodes run on the on-demand quota; capacity
 #: blocks are prepaid and are not counted against the On-Demand vCPU quota (AWS Capacity Blocks docs, 2026-08).
-QUOTA_PURCHASE = {"reserved": "on_demand", "on_demand": "on_demand", "spot": "spot"}
+QUOTA_PURCHASE = {"reserved": "on-demand", "on-demand": "on-demand", "spot": "spot"}
 
 ClientFactory = Callable[[str, str], Any]
 
@@ -71,7 +71,7 @@ def ladder_needs(ladder: LadderPlan | None, catalog: Catalog, cloud: str, types:
             raise KeyError(name)
         return inst.quota_family, inst.vcpu if cloud == AWS else inst.gpu_count
     rungs = [(r.purchase, r.max_nodes, r.instance_types) for r in ladder.rungs] if ladder else \
-        [("on_demand", nodes, tuple(types)), ("spot", nodes, tuple(types))]
+        [("on-demand", nodes, tuple(types)), ("spot", nodes, tuple(types))]
     needs: dict[tuple[str, str], int] = {}
     for purchase, max_nodes, rung_types in rungs:
         if purchase not in QUOTA_PURCHASE or not max_nodes:

@@ -82,7 +82,7 @@ def _reservation_items(spec: StackSpec) -> list[CostItem]:
         if spec.aws.allow_capacity_block_purchase:
             for b in spec.aws.capacity_blocks:
                 rows.append(("aws", b.name, "aws:ec2/capacityBlockReservation:CapacityBlockReservation",
-                             b.instance_type, b.region or spec.aws.region, b.count, "capacity_block"))
+                             b.instance_type, b.region or spec.aws.region, b.count, "capacity-block"))
     if spec.gcp:
         for g in spec.gcp.reservations:
             rows.append(("gcp", g.name, "gcp:compute/reservation:Reservation", g.machine_type,

@@ -44,7 +44,7 @@ def node_hourly(cloud: str, region: str, purchase: str, instance_types: Sequence
     Args:
         cloud: "aws" or "gcp".
         region: Region the node runs in.
-        purchase: "reserved", "capacity_block", "on_demand" or "spot".
+        purchase: "reserved", "capacity-block", "on-demand" or "spot".
         instance_types: The rung's types; the first is priced, spot takes the cheapest priced spot sample.
         spot_availability: Share of spot nodes assumed to get spot capacity in the expected case.
 
@@ -59,9 +59,9 @@ def node_hourly(cloud: str, region: str, purchase: str, instance_types: Sequence
     if price is None:
         raise LookupError(f"no catalog price for {cloud} {instance_types[0]} in {region}")
     od = price.on_demand
-    if purchase == "capacity_block":
+    if purchase == "capacity-block":
         return Hourly.flat(price.capacity_block or od)
-    if purchase in ("reserved", "on_demand"):
+    if purchase in ("reserved", "on-demand"):
         return Hourly.flat(od)
     spots = [p.spot for t in instance_types if (p := catalog.price(cloud, t, region)) and p.spot]
     spot = min(spots) if spots else od  # unknown spot price: assume no discount
@@ -87,4 +87,4 @@ def reservation_rate(cloud: str, instance_type: str, region: str, purchase: str)
     price = load_catalog().price(cloud, instance_type, region)
     if price is None:
         raise LookupError(f"no catalog price for {cloud} {instance_type} in {region}")
-    return (price.capacity_block or price.on_demand) if purchase == "capacity_block" else price.on_demand
+    return (price.capacity_block or price.on_demand) if purchase == "capacity-block" else price.on_demand
