@@ -84,3 +84,11 @@ def test_snake_case_purchase_values_stay_out_of_the_planner():
              for p in sorted((ROOT / d).rglob("*.py"))] + [ROOT / "components/ops/capacity.py"]
     bad = [f"{p.relative_to(ROOT)}: {s!r}" for p in files for s in _strings(p) if s in ("on_demand", "capacity_block")]
     assert not bad, bad
+
+
+def test_cloud_parameters_are_typed_with_the_literal():
+    files = [p for d in ("components", "policies") for p in sorted((ROOT / d).rglob("*.py"))
+             if str(p.relative_to(ROOT)) not in BARE_CLOUD_ALLOWED]
+    bad = [f"{p.relative_to(ROOT)}:{i}" for p in files for i, line in enumerate(p.read_text().splitlines(), 1)
+           if re.search(r"\bcloud: str\b", line)]
+    assert not bad, bad

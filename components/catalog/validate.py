@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components.catalog.vocab import AWS
+from components.catalog.vocab import AWS, Cloud
 
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4")
 AWS_QUOTA_FAMILIES = ("G", "P")
@@ -115,7 +115,7 @@ def validate_gpu_row(row: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def validate_instance_row(row: Mapping[str, Any], cloud: str, gpu_names: Iterable[str]) -> list[str]:
+def validate_instance_row(row: Mapping[str, Any], cloud: Cloud, gpu_names: Iterable[str]) -> list[str]:
     """Validates one instance/machine row (specs; each price row via validate_price_row).
 
     Args:

@@ -9,7 +9,7 @@ from typing import Any
 from components.catalog import Catalog
 from components.ops import capacity_aws, capacity_gcp
 from components.plan.ladder import LadderPlan
-from components.catalog.vocab import AWS
+from components.catalog.vocab import AWS, Cloud
 
 #: Ladder purchase -> quota bucket. Reserved (ODCR/GCP reservation) nodes run on the on-demand quota; capacity
 #: blocks are prepaid and are not counted against the On-Demand vCPU quota (AWS Capacity Blocks docs, 2026-08).
@@ -22,7 +22,7 @@ ClientFactory = Callable[[str, str], Any]
 class ZoneRow:
     """One zone of one region: what it offers and how it ranks."""
 
-    cloud: str
+    cloud: Cloud
     region: str
     zone: str
     offered: list[str]
@@ -44,7 +44,7 @@ class ZoneRow:
 class CapacityReport:
     """Everything the finder learned for one cloud."""
 
-    cloud: str
+    cloud: Cloud
     instance_types: list[str]
     needs: dict[str, int]
     quotas: list[dict] = field(default_factory=list)
@@ -58,7 +58,7 @@ class CapacityReport:
                 "zones": [asdict(z) for z in self.zones]}
 
 
-def ladder_needs(ladder: LadderPlan | None, catalog: Catalog, cloud: str, types: Sequence[str],
+def ladder_needs(ladder: LadderPlan | None, catalog: Catalog, cloud: Cloud, types: Sequence[str],
                  nodes: int = 1) -> dict[tuple[str, str], int]:
     """Returns (quota family, purchase) -> units needed at maximum scale (AWS vCPUs, GCP GPUs).
 

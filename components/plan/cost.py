@@ -10,7 +10,7 @@ from components.plan.ladder import LadderPlan, Rung
 from components.plan.pricing import (  # noqa: F401  (Hourly and the constants are part of this module's API)
     GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
 )
-from components.catalog.vocab import AWS
+from components.catalog.vocab import AWS, Cloud
 from components.plan.cost_items import CostItem, platform_items, storage_items
 from components.plan.commitments import CommitmentLine, committed_rate, plan_commitments
 from components.plan.cost_network import network_items
@@ -40,7 +40,7 @@ def _ssd_hourly(basis: PlanBasis, ladder: LadderPlan, instance_type: str) -> flo
     return local_ssd_hourly(ladder.cloud, instance_type, local_ssd_count(inst, weights))
 
 
-def _mode(spec: StackSpec, cloud: str) -> str:
+def _mode(spec: StackSpec, cloud: Cloud) -> str:
     return spec.aws.mode if cloud == AWS and spec.aws else spec.gcp.mode if spec.gcp else "vm"
 
 

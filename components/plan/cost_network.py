@@ -9,7 +9,7 @@ from components.plan.cost_items import CostItem
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly, nlb_hourly
 from components.plan.weights_replication import plan_weights_replicas
 from components.spec import StackSpec
-from components.catalog.vocab import AWS
+from components.catalog.vocab import AWS, Cloud
 
 #: GB pulled through NAT per node cold start: the vLLM CUDA image comes from Docker Hub (no VPC endpoint).
 #: Assumption, order of magnitude of the compressed vllm/vllm-openai image; weights use the S3 gateway endpoint.
@@ -24,7 +24,7 @@ def _flat(resource: str, typ: str, region: str, count: int, purchase: str, usd_p
     return CostItem(resource, typ, None, region, count, count, purchase, Hourly.flat(usd_per_hour))
 
 
-def _cluster_load_balancers(spec: StackSpec, cloud: str, region: str) -> list[tuple[str, str]]:
+def _cluster_load_balancers(spec: StackSpec, cloud: Cloud, region: str) -> list[tuple[str, str]]:
     """(type, name) of the records declaring one cluster's LoadBalancer Services: the router's EnvoyProxy
     (components/k8s/router.py ``<cluster>-router-envoy-proxy``), else each exposed model's Service
     (components/k8s/vllm_service.py ``<cluster>-<model>-<pool>-load-balancer``; k8s/manifests/access.py)."""

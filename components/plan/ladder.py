@@ -6,7 +6,7 @@ from typing import Literal
 
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
-from components.catalog.vocab import AWS
+from components.catalog.vocab import AWS, Cloud
 
 #: One spelling per concept (issue 16 item 5): a rung's tier is what users see (resource names ``<pool>-<tier>``,
 #: node labels, the ``CapacityTier`` tag) and what EC2 calls the market (``capacity-block``), so values are hyphenated;
@@ -48,7 +48,7 @@ class Rung:
 class LadderPlan:
     """The ordered rungs of one pool (reserved first, on-demand fallback last)."""
 
-    cloud: str
+    cloud: Cloud
     pool: str
     region: str
     rungs: tuple[Rung, ...]
@@ -68,13 +68,13 @@ class LadderPlan:
         return next((r for r in self.rungs if r.tier == tier), None)
 
 
-def _reserved_tier(spec: StackSpec, cloud: str, name: str) -> Tier:
+def _reserved_tier(spec: StackSpec, cloud: Cloud, name: str) -> Tier:
     if cloud == AWS and spec.aws and any(b.name == name for b in spec.aws.capacity_blocks):
         return "capacity-block"
     return "reserved"
 
 
-def plan_ladder(spec: StackSpec, cloud: str, pool: GpuPoolSpec) -> LadderPlan:
+def plan_ladder(spec: StackSpec, cloud: Cloud, pool: GpuPoolSpec) -> LadderPlan:
     """Render a pool's capacity ladder into ordered rungs.
 
     Reserved and on-demand floors use the pool's first instance type (a reservation matches one type);

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from components.catalog.vocab import AWS
+from components.catalog.vocab import AWS, Cloud
 
 LoadFormat = Literal["nvme-cache", "stream"]
 GIB = 1024**3
@@ -89,7 +89,7 @@ def supports_shutdown_timeout(vllm_version: str) -> bool:
     return parse_version(vllm_version) >= SHUTDOWN_TIMEOUT_SINCE
 
 
-def grace_plan(cloud: str, spot: bool, vllm_version: str) -> GracePlan:
+def grace_plan(cloud: Cloud, spot: bool, vllm_version: str) -> GracePlan:
     """Shutdown budget for a pod on a pool of ``cloud``, possibly on spot nodes.
 
     Without ``--shutdown-timeout`` the drain happens inside the preStop sleep: the pod is already out of

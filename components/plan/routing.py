@@ -6,7 +6,7 @@ from typing import Literal
 
 from components.plan.names import cluster_name
 from components.spec import StackSpec
-from components.catalog.vocab import AWS
+from components.catalog.vocab import AWS, Cloud
 
 #: ``model`` value every vLLM also serves (``--served-model-name <name> auto``): tier and default rules
 #: pick the model for requests naming it, and vLLM rejects a body naming another model.
@@ -64,7 +64,7 @@ class ClusterRoutes:
     """The router of one Kubernetes cluster: the models it serves and its rules in precedence order."""
 
     cluster: str
-    cloud: str
+    cloud: Cloud
     region: str
     models: tuple[str, ...]
     rules: tuple[RouteRule, ...]

@@ -13,7 +13,7 @@ from components.plan.engine_args import EngineArgs
 from components.plan.routing import ROUTER_ALIAS
 from components.plan.sizing import ServingPlan
 from components.spec.models import ModelSpec
-from components.catalog.vocab import AWS, GCP
+from components.catalog.vocab import AWS, GCP, Cloud
 
 #: Share of a node's vCPU and RAM (per GPU share) a replica requests; the rest is kubelet/system
 #: reservations and the DaemonSets (CNI, device plugin, exporters). EKS reserves ~1 GiB on a 16 GiB node.
@@ -30,7 +30,7 @@ class WorkloadPlan:
 
     model: str
     pool: str
-    cloud: str
+    cloud: Cloud
     region: str
     namespace: str
     revision: str
@@ -88,7 +88,7 @@ def spare_gpus(basis: PlanBasis, pool: str) -> int:
     return floor - used
 
 
-def node_share(cloud: str, instance_types: list[str], tp: int) -> tuple[int, int]:
+def node_share(cloud: Cloud, instance_types: list[str], tp: int) -> tuple[int, int]:
     """(vCPU, GiB) one replica requests: its GPU share of the smallest node type of the pool."""
     catalog = load_catalog()
     nodes = [catalog.instance(cloud, t) for t in instance_types]

@@ -9,6 +9,7 @@ from typing import Any
 from components.catalog import load_catalog
 from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER, LABEL_POOL, LABEL_TIER
 from policies.rules.view import ResourceView, dig
+from components.catalog.vocab import Cloud
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ASG = "aws:autoscaling/group:Group"
@@ -40,7 +41,7 @@ class Capacity:
     """
 
     view: ResourceView
-    cloud: str
+    cloud: Cloud
     region: str
     pool: str | None
     tier: str | None

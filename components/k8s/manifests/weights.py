@@ -6,7 +6,7 @@ from components.plan.engine_args import EngineArgs
 from components.plan.workloads import WorkloadPlan
 from components.plan.names import model_prefix
 from components.plan.storage import NVME_MOUNT
-from components.catalog.vocab import AWS, BUCKET_SCHEME
+from components.catalog.vocab import AWS, BUCKET_SCHEME, Cloud
 
 #: nodeadm's ``localStorage: RAID0`` (setup-local-disks) mounts the md array at ``/mnt/k8s-disks/0`` and
 #: bind-mounts kubelet/containerd/pod logs onto it; ``/mnt/k8s-disks`` itself stays on the root volume
@@ -26,7 +26,7 @@ PULL_POLICY = "Always"
 _GCLOUD_PYTHON = 'exec "$(command -v python3 || echo /usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3)" "$@"'
 
 
-def scheme(cloud: str) -> str:
+def scheme(cloud: Cloud) -> str:
     """Bucket URI scheme of a cloud."""
     return BUCKET_SCHEME[cloud]
 
