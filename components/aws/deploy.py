@@ -10,7 +10,7 @@ from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscal
 from components.aws.gpu_node_pool import EksGpuNodePool, EksGpuNodePoolArgs, Reservation
 from components.aws.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
-from components.aws.weights_access import WeightsAccess, WeightsAccessArgs
+from components.aws.weights_access import EksWeightsAccess, EksWeightsAccessArgs
 from components.aws.weights_bucket import S3WeightsBucket, S3WeightsBucketArgs
 from components.aws.weights_replication import S3WeightsReplication, S3WeightsReplicationArgs
 from components.k8s.target import ClusterTarget
@@ -77,7 +77,7 @@ def _eks_region(stack: StackPlan, region: str, provider: aws.Provider, network: 
         aws_provider=provider, k8s_provider=cluster.k8s_provider, depends_on=[*cluster.addons, *groups], tags=tags))
     controller = _lb_controller(stack, region, cluster, network, provider)
     pool_names = {p.name for p in pools}
-    readers = [WeightsAccess(f"{reader.model}-{region}-weights", WeightsAccessArgs(
+    readers = [EksWeightsAccess(f"{reader.model}-{region}-weights", EksWeightsAccessArgs(
         plan=reader, cluster=cluster.cluster, bucket_arn=bucket.bucket_arn, kms_key_arn=bucket.kms_key_arn,
         provider=provider)) for reader in stack.aws.weights_readers.get(region, ())]
     pulumi.export(f"aws_{region.replace('-', '_')}_cluster", {"name": cluster.cluster_name, "endpoint": cluster.endpoint})

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components.aws.instance_group import RESERVED_TIERS, GpuInstanceGroup, GpuInstanceGroupArgs
 from components.aws.launch_template import GpuLaunchTemplate, GpuLaunchTemplateArgs
+from components.catalog.vocab import AWS, bucket_url
 from components.plan import names
 from components.plan.aws_policies import reader_policy
 from components.plan.aws_pools import AwsPoolPlan, VmFleetPlan
@@ -202,7 +203,7 @@ class VmServingFleet(pulumi.ComponentResource):
         target = self._create_target(pool, lb)
         profile = self._create_profile(pool, serving.model, prefix, secret, tags)
         user_data = pulumi.Output.all(args.bucket_name, secret.arn).apply(lambda v: vm_cloud_init(VmBootstrap(
-            cloud="aws", model=serving.model, weights_uri=f"s3://{v[0]}/{prefix}", engine_args=serving.engine_args,
+            cloud=AWS, model=serving.model, weights_uri=bucket_url(AWS, v[0], prefix), engine_args=serving.engine_args,
             vllm_image=serving.vllm_image, dcgm_exporter_image=serving.dcgm_exporter_image,
             node_exporter_image=serving.node_exporter_image, api_key_secret=v[1], region=args.region,
             queue_pool=scaling.pool if scaling else "",

@@ -1,4 +1,4 @@
-"""WeightsAccess: a model's read-only EKS Pod Identity role on its own prefix of the weights bucket."""
+"""EksWeightsAccess: a model's read-only EKS Pod Identity role on its own prefix of the weights bucket."""
 from __future__ import annotations
 
 import json
@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aliases import aliased
 from components.plan import aws_policies, scheduling
 from components.plan.aws_region import WeightsReaderPlan
 
 
 @dataclass(frozen=True)
-class WeightsAccessArgs:
-    """Inputs of :class:`WeightsAccess`.
+class EksWeightsAccessArgs:
+    """Inputs of :class:`EksWeightsAccess`.
 
     Attributes:
         plan: The model's reader plan (its readable prefixes, namespace and tags).
@@ -30,15 +31,15 @@ class WeightsAccessArgs:
     kms_key_arn: pulumi.Input[str] | None = None
 
 
-class WeightsAccess(pulumi.ComponentResource):
+class EksWeightsAccess(pulumi.ComponentResource):
     """Reader role trusted by ``pods.eks.amazonaws.com`` bound to the model's service account."""
 
     role_arn: pulumi.Output[str]
     association: aws.eks.PodIdentityAssociation
 
-    def __init__(self, name: str, args: WeightsAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: EksWeightsAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Create the reader role, its policy and the Pod Identity association."""
-        super().__init__("gpuinfra:aws:WeightsAccess", name, None, opts)
+        super().__init__("gpuinfra:aws:EksWeightsAccess", name, None, aliased(opts, "gpuinfra:aws:WeightsAccess"))
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         role = self._create_role(name)

@@ -11,6 +11,7 @@ import yaml
 
 from components.catalog.types import CatalogError
 from components.catalog.validate import parse_date
+from components.catalog.vocab import Cloud
 
 COMMITMENTS_FILE = Path(__file__).resolve().parent / "data" / "commitments.yaml"
 #: The purchase options of an always-on floor: AWS Compute / EC2 Instance Savings Plans (no upfront), GCP
@@ -50,7 +51,7 @@ def _rows() -> dict:
     return rates
 
 
-def commitment_rate(cloud: str, instance_type: str, region: str, commitment: str) -> CommitmentRate | None:
+def commitment_rate(cloud: Cloud, instance_type: str, region: str, commitment: str) -> CommitmentRate | None:
     """The committed USD per node-hour of one type in one region, None when the catalog has no dated rate."""
     row = ((_rows().get(cloud) or {}).get(instance_type) or {}).get(region) or {}
     if commitment not in row:
@@ -58,7 +59,7 @@ def commitment_rate(cloud: str, instance_type: str, region: str, commitment: str
     return CommitmentRate(usd=float(row[commitment]), source=row["source"], as_of=parse_date(row["as_of"]))
 
 
-def priced_commitments(cloud: str, commitment: str) -> list[str]:
+def priced_commitments(cloud: Cloud, commitment: str) -> list[str]:
     """Every ``type@region`` with a rate for ``commitment`` (for error messages), sorted."""
     return sorted(f"{itype}@{region}" for itype, regions in (_rows().get(cloud) or {}).items()
                   for region, row in regions.items() if commitment in row)

@@ -15,6 +15,7 @@ from components.catalog.validate import (
     MODEL_SIZE_FIELDS, parse_date, validate_gpu_row, validate_instance_row, validate_model_row,
     validate_throughput_row,
 )
+from components.catalog.vocab import AWS, CLOUDS, GCP
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CLOUD_FILES: dict[str, tuple[str, str]] = {"aws": ("aws_instances.yaml", "instances"),
@@ -76,7 +77,7 @@ def _price(row: Mapping[str, Any]) -> Price:
 
 def _instance(cloud: Cloud, name: str, row: Mapping[str, Any], gpus: Mapping[str, GpuModel]) -> InstanceType:
     gpu = gpus[row["gpu"]]
-    if cloud == "aws":
+    if cloud == AWS:
         disks, per_disk = row["local_nvme"]["disks"], row["local_nvme"]["gb_per_disk"]
         mode, efa, quota, accelerator = "instance-store", row["efa_interfaces"], row["quota_family"], None
     else:
@@ -110,7 +111,7 @@ def _load_cloud(cloud: Cloud, data_dir: Path, gpus: Mapping[str, GpuModel]):
     for name, row in _section(raw, key, file).items():
         where = f"{key}[{name!r}]"
         _raise_if(validate_instance_row(row, cloud, gpus), file, where)
-        if cloud == "gcp" and gpus[row["gpu"]].gcp_accelerator != row["accelerator"]:
+        if cloud == GCP and gpus[row["gpu"]].gcp_accelerator != row["accelerator"]:
             _raise_if([f"accelerator: {row['accelerator']!r} does not match GPU {row['gpu']} "
                        f"({gpus[row['gpu']].gcp_accelerator!r} in gpus.yaml)"], file, where)
         instances[(cloud, name)] = _instance(cloud, name, row, gpus)
@@ -156,11 +157,11 @@ def load_catalog_from(data_dir: Path | str) -> Catalog:
     gpus = _load_gpus(data_dir)
     instances, prices = {}, {}
     ssd: Mapping[str, Any] = {}
-    for cloud in ("aws", "gcp"):
+    for cloud in CLOUDS:
         raw, cloud_instances, cloud_prices = _load_cloud(cloud, data_dir, gpus)
         instances.update(cloud_instances)
         prices.update(cloud_prices)
-        if cloud == "gcp":
+        if cloud == GCP:
             ssd = raw.get("local_ssd") or {}
     ssd_price = ssd.get("usd_per_gib_month")
     if not isinstance(ssd_price, (int, float)) or isinstance(ssd_price, bool) or ssd_price <= 0:

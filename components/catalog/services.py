@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from components.catalog.vocab import Cloud
+
 SERVICES_FILE = Path(__file__).resolve().parent / "data" / "services.yaml"
 
 
@@ -31,7 +33,7 @@ def service_price(section: str, key: str) -> ServicePrice:
     return ServicePrice(usd=float(row["usd"]), source=row["source"], as_of=row["as_of"])
 
 
-def system_node_price(cloud: str, machine_type: str) -> ServicePrice | None:
+def system_node_price(cloud: Cloud, machine_type: str) -> ServicePrice | None:
     """Hourly on-demand price of a CPU system node type, None when the catalog lacks it."""
     row = _raw()["system_nodes"][cloud].get(machine_type)
     return None if row is None else ServicePrice(usd=float(row["usd"]), source=row["source"], as_of=row["as_of"])

@@ -6,8 +6,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Literal
 
-Cloud = Literal["aws", "gcp"]
-CLOUDS: tuple[Cloud, ...] = ("aws", "gcp")
+from components.catalog.vocab import CLOUDS, Cloud  # noqa: F401  (re-exported)
+
 LocalNvmeMode = Literal["instance-store", "bundled", "optional", "none"]
 
 MIB_PER_GIB = 1024

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from components.catalog.vocab import AWS, Cloud
+
 WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4")
 AWS_QUOTA_FAMILIES = ("G", "P")
 GCP_LOCAL_SSD_MODES = ("bundled", "optional", "none")
@@ -113,7 +115,7 @@ def validate_gpu_row(row: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def validate_instance_row(row: Mapping[str, Any], cloud: str, gpu_names: Iterable[str]) -> list[str]:
+def validate_instance_row(row: Mapping[str, Any], cloud: Cloud, gpu_names: Iterable[str]) -> list[str]:
     """Validates one instance/machine row (specs; each price row via validate_price_row).
 
     Args:
@@ -123,7 +125,7 @@ def validate_instance_row(row: Mapping[str, Any], cloud: str, gpu_names: Iterabl
     """
     errors: list[str] = []
     common = ("gpu", "gpu_count", "vcpu", "ram_gib", "spec_source", "prices", "network_gbps")
-    specific = ("local_nvme", "efa_interfaces", "quota_family") if cloud == "aws" else ("local_ssd", "accelerator",
+    specific = ("local_nvme", "efa_interfaces", "quota_family") if cloud == AWS else ("local_ssd", "accelerator",
                                                                                           "gvnic_required")
     _unknown_keys(row, common + specific, errors)
     gpu_names = sorted(gpu_names)
@@ -134,7 +136,7 @@ def validate_instance_row(row: Mapping[str, Any], cloud: str, gpu_names: Iterabl
     _positive_num(row, "ram_gib", errors)
     _positive_num(row, "network_gbps", errors, optional=True)
     _text(row, "spec_source", errors)
-    if cloud == "aws":
+    if cloud == AWS:
         disks = row.get("local_nvme") or {}
         _positive_int(disks, "disks", errors, minimum=0)
         _positive_int(disks, "gb_per_disk", errors, minimum=0)

@@ -11,7 +11,7 @@ from components.gcp.compute_class import GkeComputeClass, GkeComputeClassArgs
 from components.gcp.gpu_node_pool import GkeGpuNodePool, GkeGpuNodePoolArgs
 from components.gcp.keda_identity import GkeKedaIdentity, GkeKedaIdentityArgs
 from components.gcp.network import GcpNetwork, GcpNetworkArgs
-from components.gcp.reservation import GpuReservation, GpuReservationArgs
+from components.gcp.reservation import GcpReservation, GcpReservationArgs
 from components.gcp.vm_fleet import VmServingFleet, VmServingFleetArgs
 from components.gcp.weights_access import GkeWeightsAccess, GkeWeightsAccessArgs
 from components.gcp.weights_bucket import GcsWeightsBucket, GcsWeightsBucketArgs
@@ -31,8 +31,8 @@ def _zones(provider: gcp.Provider, region: str) -> list[str]:
     return sorted(gcp.compute.get_zones(region=region, status="UP", opts=pulumi.InvokeOptions(provider=provider)).names)
 
 
-def _reservations(plan: GcpPlan, providers: dict[str, gcp.Provider]) -> dict[str, GpuReservation]:
-    return {r.name: GpuReservation(r.name, GpuReservationArgs(plan=r, provider=providers[r.region]))
+def _reservations(plan: GcpPlan, providers: dict[str, gcp.Provider]) -> dict[str, GcpReservation]:
+    return {r.name: GcpReservation(r.name, GcpReservationArgs(plan=r, provider=providers[r.region]))
             for r in plan.reservations}
 
 
@@ -41,7 +41,7 @@ def _bucket(plan: GcsBucketPlan, project: str, provider: gcp.Provider) -> GcsWei
 
 
 def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provider, network: GcpNetwork,
-                bucket: GcsWeightsBucket, reservations: dict[str, GpuReservation]) -> ClusterTarget:
+                bucket: GcsWeightsBucket, reservations: dict[str, GcpReservation]) -> ClusterTarget:
     """One regional cluster with a node pool per rung of each pool of the region, and weights access."""
     plan = stack.gcp.gke_regions[region]
     name = plan.cluster.name
@@ -70,7 +70,7 @@ def _gke_region(stack: StackPlan, project: str, region: str, provider: gcp.Provi
 
 
 def _gke_pool(stack: StackPlan, plan: GkePoolPlan, region: str, zones: list[str], cluster: GkeCluster,
-              provider: gcp.Provider, reservations: dict[str, GpuReservation]) -> GkeGpuNodePool:
+              provider: gcp.Provider, reservations: dict[str, GcpReservation]) -> GkeGpuNodePool:
     return GkeGpuNodePool(plan.pool.name, GkeGpuNodePoolArgs(
         pool=plan.pool, ladder=plan.ladder, shape=plan.shape, gpu=plan.gpu, cluster_id=cluster.cluster.id,
         region=region, zones={tier: rule.resolve(zones) for tier, rule in plan.zones.items()},

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from components.catalog.vocab import TAINT_EFFECT_API
 from components.gcp.cluster import NODE_POOL_IGNORE_CHANGES
 from components.gcp.instance_template import RESERVATION_KEY
 from components.plan import gcp_access, names
@@ -17,7 +18,6 @@ from components.plan.ladder import LadderPlan, Rung
 from components.plan.scheduling import GPU_TAINT, node_labels
 
 #: Kubernetes taint effects as the GKE API spells them.
-TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class GkeGpuNodePool(pulumi.ComponentResource):
             # (A3, catalog gvnic_required) cannot boot without it.
             gvnic=gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True),
             labels={**node_labels(a.pool.name, rung.tier, a.gpu), **(a.compute_class.node_label if a.compute_class else {})},
-            taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECTS[t["effect"]])
+            taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECT_API[t["effect"]])
                     for t in [GPU_TAINT, *([a.compute_class.taint] if a.compute_class else [])]],
             workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
             service_account=a.service_account_email, oauth_scopes=[gcp_access.CLOUD_PLATFORM_SCOPE],

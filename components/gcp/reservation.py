@@ -1,4 +1,4 @@
-"""GpuReservation: a specific Compute Engine reservation shaped exactly like the nodes that consume it."""
+"""GcpReservation: a specific Compute Engine reservation shaped exactly like the nodes that consume it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,13 +6,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from components.aliases import aliased
 from components.plan.gcp_reservations import GcpReservationPlan
 from components.plan.storage import GCP_LOCAL_SSD_GB
 
 
 @dataclass(frozen=True)
-class GpuReservationArgs:
-    """Inputs of :class:`GpuReservation`.
+class GcpReservationArgs:
+    """Inputs of :class:`GcpReservation`.
 
     Attributes:
         plan: The planned ``gcp.reservations[]`` entry: name, zone, count and what each reserved VM looks like
@@ -24,7 +25,7 @@ class GpuReservationArgs:
     provider: gcp.Provider
 
 
-class GpuReservation(pulumi.ComponentResource):
+class GcpReservation(pulumi.ComponentResource):
     """A ``specific_reservation_required`` reservation: only VMs/nodes naming it consume it, and its
     instance properties (machine type, accelerators, NVMe local SSDs) match theirs exactly; a shape
     mismatch would leave it billed and unused, so spec checks refuse one at plan time."""
@@ -32,9 +33,9 @@ class GpuReservation(pulumi.ComponentResource):
     reservation_name: str
     zone: str
 
-    def __init__(self, name: str, args: GpuReservationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: GcpReservationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Create the reservation."""
-        super().__init__("gpuinfra:gcp:GpuReservation", name, None, opts)
+        super().__init__("gpuinfra:gcp:GcpReservation", name, None, aliased(opts, "gpuinfra:gcp:GpuReservation"))
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         reservation = self._create_reservation(name)

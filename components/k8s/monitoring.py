@@ -12,6 +12,7 @@ from components.k8s import monitoring_values as mv
 from components.k8s.target import ClusterTarget
 from components.plan.monitoring import MonitoringPlan
 from components.secrets import grafana_admin_password
+from components.catalog.vocab import GCP
 
 TOKEN = "gpuinfra:k8s:GpuMonitoring"
 #: Managed Service for Prometheus query API (KEDA / Grafana talk to it with Workload Identity).
@@ -48,7 +49,7 @@ class GpuMonitoring(pulumi.ComponentResource):
         self._args_plan = args.plan
         self.namespace = mv.NAMESPACE
         self.service_monitor_labels = dict(mv.SELECTOR_LABELS)
-        self.managed = args.plan.provider == "gke-managed" and args.target.cloud == "gcp"
+        self.managed = args.plan.provider == "gke-managed" and args.target.cloud == GCP
         namespace = self._create_namespace()
         if self.managed:
             self.prometheus_url = GMP_QUERY_URL.format(project=pulumi.Config("gcp").get("project") or "PROJECT")

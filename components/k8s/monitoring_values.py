@@ -1,12 +1,12 @@
 """Helm values of the monitoring charts (kube-prometheus-stack, dcgm-exporter): pure data, no Pulumi."""
 from __future__ import annotations
 
-from typing import Literal
 
 from components.plan.compute_class import LABEL as COMPUTE_CLASS_KEY
 from components.plan.scheduling import GPU_TAINT, LABEL_GPU, LABEL_POOL, LABEL_TIER
 from components.plan.scrape import NODE_RELABELINGS
 from components.plan.monitoring import MonitoringPlan
+from components.catalog.vocab import GCP, Cloud
 
 NAMESPACE = "monitoring"
 STACK_RELEASE = "kube-prometheus-stack"
@@ -26,7 +26,7 @@ def prometheus_url() -> str:
     return f"http://{STACK_FULLNAME}-prometheus.{NAMESPACE}.svc:9090"
 
 
-def _prometheus_spec(plan: MonitoringPlan, cloud: Literal["aws", "gcp"]) -> dict:
+def _prometheus_spec(plan: MonitoringPlan, cloud: Cloud) -> dict:
     gib = plan.storage_gib
     selector = {"matchLabels": dict(SELECTOR_LABELS)}
     return {
@@ -45,7 +45,7 @@ def _prometheus_spec(plan: MonitoringPlan, cloud: Literal["aws", "gcp"]) -> dict
     }
 
 
-def prometheus_stack_values(plan: MonitoringPlan, cloud: Literal["aws", "gcp"]) -> dict:
+def prometheus_stack_values(plan: MonitoringPlan, cloud: Cloud) -> dict:
     """Values of kube-prometheus-stack: retention/storage from config, Grafana from a Secret, sidecar dashboards.
 
     Args:
@@ -88,7 +88,7 @@ def _gke_driver_mounts() -> dict:
     }
 
 
-def dcgm_values(cloud: Literal["aws", "gcp"]) -> dict:
+def dcgm_values(cloud: Cloud) -> dict:
     """Values of dcgm-exporter: on GPU nodes only (tolerates the GPU taint), ServiceMonitor Prometheus selects."""
     values = {
         "fullnameOverride": DCGM_RELEASE,
@@ -103,7 +103,7 @@ def dcgm_values(cloud: Literal["aws", "gcp"]) -> dict:
         # (deployment/templates/daemonset.yaml, 4.5.3-4.8.2); the old `mapPodsMetrics` key does not exist.
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
     }
-    if cloud == "gcp":
+    if cloud == GCP:
         values |= _gke_driver_mounts()
         # GKE GPU nodes also carry their pool's ComputeClass taint (compute_class.LABEL, one value per pool).
         values["tolerations"] = [*values["tolerations"], {"key": COMPUTE_CLASS_KEY, "operator": "Exists",

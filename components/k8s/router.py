@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.catalog.versions import chart
+from components.catalog.vocab import GCP
 from components.k8s.manifests import router as m
 from components.k8s.manifests import router_routes as r
 from components.k8s.target import ClusterTarget
@@ -125,7 +126,7 @@ class ModelRouter(pulumi.ComponentResource):
         proxy = self._custom("envoy-proxy", m.envoy_proxy(self._layer.exposure, cloud), release, namespace)
         klass = self._custom("gateway-class", m.gateway_class(), release, proxy)
         gw = self._custom("gateway", m.gateway(self._layer.namespace), klass)
-        ingress = m.router_ingress(self._layer.exposure) if cloud == "gcp" else None
+        ingress = m.router_ingress(self._layer.exposure) if cloud == GCP else None
         if ingress:
             self._custom("backend-config", m.backend_config(), release, namespace)
             k8s.networking.v1.Ingress(f"{self._name}-ingress", metadata=ingress["metadata"], spec=ingress["spec"],

@@ -13,6 +13,7 @@ from components.k8s.manifests.names import PART_OF
 from components.k8s.target import ClusterTarget
 from components.plan.kubernetes_plan import KEDA_NAMESPACE
 from components.plan.serving_layer import ServingLayerPlan
+from components.catalog.vocab import AWS, GCP
 
 TOKEN = "gpuinfra:k8s:ServingCluster"
 
@@ -54,7 +55,7 @@ class ServingCluster(pulumi.ComponentResource):
         # "baseline" on GKE; EKS pods mount the node's NVMe cache through hostPath, which baseline forbids.
         labels = {PART_OF: "gpuinfra", "pod-security.kubernetes.io/warn": "restricted",
                   "pod-security.kubernetes.io/audit": "restricted"}
-        if self._target.cloud == "gcp":
+        if self._target.cloud == GCP:
             labels["pod-security.kubernetes.io/enforce"] = "baseline"
         return k8s.core.v1.Namespace(f"{self._name}-namespace", metadata={"name": self._layer.namespace,
                                      "labels": labels}, opts=self._opts())
@@ -76,7 +77,7 @@ class ServingCluster(pulumi.ComponentResource):
 
     def _create_device_plugin(self) -> k8s.helm.v3.Release | None:
         # GKE installs the driver (gpu_driver_installation_config) and runs its own device plugin.
-        if self._target.cloud != "aws":
+        if self._target.cloud != AWS:
             return None
         return self._release("nvidia-device-plugin", "nvidia-device-plugin", charts.DEVICE_PLUGIN_NAMESPACE,
                              charts.device_plugin_values())

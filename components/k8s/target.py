@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.catalog.vocab import BUCKET_SCHEME, Cloud
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class ClusterTarget:
     """
 
     name: str
-    cloud: Literal["aws", "gcp"]
+    cloud: Cloud
     region: str
     provider: k8s.Provider
     cluster: pulumi.Resource
@@ -40,4 +41,4 @@ class ClusterTarget:
     @property
     def weights_scheme(self) -> str:
         """URI scheme of the weights bucket: ``s3`` or ``gs``."""
-        return "s3" if self.cloud == "aws" else "gs"
+        return BUCKET_SCHEME[self.cloud]

@@ -9,10 +9,11 @@ from typing import Any
 from components.catalog import Catalog
 from components.ops import capacity_aws, capacity_gcp
 from components.plan.ladder import LadderPlan
+from components.catalog.vocab import AWS, Cloud
 
 #: Ladder purchase -> quota bucket. Reserved (ODCR/GCP reservation) nodes run on the on-demand quota; capacity
 #: blocks are prepaid and are not counted against the On-Demand vCPU quota (AWS Capacity Blocks docs, 2026-08).
-QUOTA_PURCHASE = {"reserved": "on_demand", "on_demand": "on_demand", "spot": "spot"}
+QUOTA_PURCHASE = {"reserved": "on-demand", "on-demand": "on-demand", "spot": "spot"}
 
 ClientFactory = Callable[[str, str], Any]
 
@@ -21,7 +22,7 @@ ClientFactory = Callable[[str, str], Any]
 class ZoneRow:
     """One zone of one region: what it offers and how it ranks."""
 
-    cloud: str
+    cloud: Cloud
     region: str
     zone: str
     offered: list[str]
@@ -43,7 +44,7 @@ class ZoneRow:
 class CapacityReport:
     """Everything the finder learned for one cloud."""
 
-    cloud: str
+    cloud: Cloud
     instance_types: list[str]
     needs: dict[str, int]
     quotas: list[dict] = field(default_factory=list)
@@ -57,7 +58,7 @@ class CapacityReport:
                 "zones": [asdict(z) for z in self.zones]}
 
 
-def ladder_needs(ladder: LadderPlan | None, catalog: Catalog, cloud: str, types: Sequence[str],
+def ladder_needs(ladder: LadderPlan | None, catalog: Catalog, cloud: Cloud, types: Sequence[str],
                  nodes: int = 1) -> dict[tuple[str, str], int]:
     """Returns (quota family, purchase) -> units needed at maximum scale (AWS vCPUs, GCP GPUs).
 
@@ -68,9 +69,9 @@ def ladder_needs(ladder: LadderPlan | None, catalog: Catalog, cloud: str, types:
         inst = catalog.instance(cloud, name)
         if inst is None:
             raise KeyError(name)
-        return inst.quota_family, inst.vcpu if cloud == "aws" else inst.gpu_count
+        return inst.quota_family, inst.vcpu if cloud == AWS else inst.gpu_count
     rungs = [(r.purchase, r.max_nodes, r.instance_types) for r in ladder.rungs] if ladder else \
-        [("on_demand", nodes, tuple(types)), ("spot", nodes, tuple(types))]
+        [("on-demand", nodes, tuple(types)), ("spot", nodes, tuple(types))]
     needs: dict[tuple[str, str], int] = {}
     for purchase, max_nodes, rung_types in rungs:
         if purchase not in QUOTA_PURCHASE or not max_nodes:

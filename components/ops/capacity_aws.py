@@ -15,7 +15,7 @@ from components.ops.clients import pages
 #: P instances" (L-417A185B), "All G and VT Spot Instance Requests" (L-3819A6DF), "All P Spot Instance Requests"
 #: (L-7212CCBC); cross-checked against public quota listings (2026-08).
 QUOTA_CODES: dict[tuple[str, str], str] = {
-    ("G", "on_demand"): "L-DB2E81BA", ("P", "on_demand"): "L-417A185B",
+    ("G", "on-demand"): "L-DB2E81BA", ("P", "on-demand"): "L-417A185B",
     ("G", "spot"): "L-3819A6DF", ("P", "spot"): "L-7212CCBC",
 }
 SPOT_PRODUCT = "Linux/UNIX"
@@ -159,7 +159,7 @@ def quota_checks(quotas: Any, region: str, needs: Mapping[tuple[str, str], int],
 
     Args:
         quotas: A Service Quotas client of the region.
-        needs: (family "G"|"P", purchase "on_demand"|"spot") -> vCPUs needed at maximum scale.
+        needs: (family "G"|"P", purchase "on-demand"|"spot") -> vCPUs needed at maximum scale.
     """
     listed = _listed_quotas(quotas, page_size)
     checks = []

@@ -38,7 +38,7 @@ class GpuQuota:
 
 
 def quota_metric(accelerator: str, purchase: str) -> str:
-    """Returns the regional quota metric of an accelerator for "on_demand" or "spot"."""
+    """Returns the regional quota metric of an accelerator for "on-demand" or "spot"."""
     base = GPU_QUOTA_METRICS.get(accelerator) or accelerator.upper().replace("-", "_") + "_GPUS"
     return f"PREEMPTIBLE_{base}" if purchase == "spot" else base
 
@@ -85,7 +85,7 @@ def gpu_quotas(regions: Any, projects: Any, project: str, region: str, accelerat
     """Reads the region's GPU quotas (regions.get) and GPUS_ALL_REGIONS (projects.get) against needs.
 
     Args:
-        needs: purchase ("on_demand"|"spot") -> GPUs needed at maximum scale.
+        needs: purchase ("on-demand"|"spot") -> GPUs needed at maximum scale.
     """
     regional = _quota_map(regions.get(project=project, region=region, **call).quotas)
     checks = []

@@ -13,6 +13,7 @@ from typing import Any
 from components.catalog import CatalogError, dump_raw, load_catalog_from, load_raw, validate_instance_row
 from components.catalog.load import CLOUD_FILES, DATA_DIR
 from components.ops.errors import OpsError
+from components.catalog.vocab import Cloud
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _merge_row(old: Mapping[str, Any] | None, live: LivePrice, today: datetime.d
     return row
 
 
-def _describe(cloud: str, name: str, region: str, old: Mapping | None, new: Mapping) -> tuple[str, bool]:
+def _describe(cloud: Cloud, name: str, region: str, old: Mapping | None, new: Mapping) -> tuple[str, bool]:
     where = f"{cloud} {name} {region}"
     if old is None:
         spot = f", spot {new['spot']}" if new.get("spot") is not None else ""
@@ -76,7 +77,7 @@ def _describe(cloud: str, name: str, region: str, old: Mapping | None, new: Mapp
     return (f"{where}: " + "; ".join(parts), True) if parts else (f"{where}: unchanged", False)
 
 
-def merge_cloud(raw: dict, cloud: str, live: Mapping[tuple[str, str], LivePrice], pairs: list[tuple[str, str]],
+def merge_cloud(raw: dict, cloud: Cloud, live: Mapping[tuple[str, str], LivePrice], pairs: list[tuple[str, str]],
                 gpu_names: Iterable[str], today: datetime.date, result: RefreshResult) -> dict:
     """Returns a copy of one cloud file's data with live prices merged; appends diff lines to result.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.catalog.vocab import BUCKET_SCHEME
 from components.ops.errors import EXIT_FAILED, OpsError
 from components.plan.names import model_prefix
 
@@ -87,7 +88,7 @@ class Destination:
 def parse_destination(url: str, model: str, revision: str) -> Destination:
     """Parses s3://bucket[/base] or gs://bucket[/base] into <bucket>/<base/><model>/<revision>/."""
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in ("s3", "gs") or not rest.strip("/"):
+    if not sep or scheme not in BUCKET_SCHEME.values() or not rest.strip("/"):
         raise OpsError(f"bucket: {url!r} must be s3://<bucket> or gs://<bucket> (optionally /<base prefix>)")
     check_model(model)
     check_revision(revision)

@@ -87,7 +87,7 @@ def verify(client: Any, dest: Destination, progress: Progress | None = None) -> 
     from components.ops.errors import EXIT_FAILED, OpsError
     check_bucket(client, dest)
     bucket = client.bucket(dest.bucket)
-    where = f"gs://{dest.bucket}/{dest.prefix}{MANIFEST}"
+    where = f"{dest.url}{MANIFEST}"
     try:
         raw = bucket.blob(dest.prefix + MANIFEST).download_as_bytes()
     except gexc.NotFound:

@@ -222,7 +222,7 @@ def read_manifest(s3: Any, dest: Destination) -> dict:
     Raises:
         OpsError: missing (exit 1: the revision was never completely uploaded) or corrupt (exit 1).
     """
-    where = f"s3://{dest.bucket}/{dest.prefix}{MANIFEST}"
+    where = f"{dest.url}{MANIFEST}"
     try:
         raw = s3.get_object(Bucket=dest.bucket, Key=dest.prefix + MANIFEST)["Body"].read()
     except ClientError as exc:

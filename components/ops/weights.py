@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.catalog.vocab import AWS, BUCKET_SCHEME
 from components.ops import upload_gcs, upload_s3
 from components.ops.errors import OpsError
 from components.ops.upload import (
@@ -39,7 +40,7 @@ def _digests(files: list, state: UploadState) -> dict[str, str]:
 
 
 def _backend(dest: Destination, s3: Any, gcs: Any) -> Any:
-    client = s3 if dest.scheme == "s3" else gcs
+    client = s3 if dest.scheme == BUCKET_SCHEME[AWS] else gcs
     if client is None:
         raise OpsError(f"no {dest.scheme} client configured")
     return client
@@ -68,7 +69,7 @@ def upload_model(model_dir: Path, bucket: str, model: str, revision: str, *, s3:
     total = sum(f.size for f in files)
     progress = Progress(total, f"upload {dest.url}", enabled=show_progress)
     try:
-        if dest.scheme == "s3":
+        if dest.scheme == BUCKET_SCHEME[AWS]:
             uploader: Any = upload_s3.S3Uploader(client, dest, state, part_size, concurrency, progress, on_part,
                                                  list_page_size)
         else:
@@ -87,6 +88,6 @@ def verify_model(bucket: str, model: str, revision: str, *, s3: Any = None, gcs:
     """Re-checks a bucket copy against its manifest.json; returns (manifest, mismatch lines)."""
     dest = parse_destination(bucket, model, revision)
     client = _backend(dest, s3, gcs)
-    module = upload_s3 if dest.scheme == "s3" else upload_gcs
+    module = upload_s3 if dest.scheme == BUCKET_SCHEME[AWS] else upload_gcs
     progress = Progress(0, f"verify {dest.url}", enabled=False) if not show_progress else None
     return module.verify(client, dest, progress)

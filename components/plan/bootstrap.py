@@ -5,12 +5,12 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import yaml
 
 from components.plan.engine_args import EngineArgs
 from components.plan.storage import NVME_MOUNT
+from components.catalog.vocab import AWS, BUCKET_SCHEME, GCP, Cloud
 
 _SCRIPTS = Path(__file__).resolve().parent / "data" / "vm"
 #: Where the weights live on the VM, below the NVMe mount (mounted read-only into vLLM at /models).
@@ -64,7 +64,7 @@ class VmBootstrap:
         waiting_metric: vLLM's waiting-request gauge in the deployed release (``vllm_metrics.yaml``).
     """
 
-    cloud: Literal["aws", "gcp"]
+    cloud: Cloud
     model: str
     weights_uri: str
     engine_args: EngineArgs
@@ -127,9 +127,9 @@ def _check(b: VmBootstrap) -> None:
              b.region, b.nvme_mount, b.metrics_namespace, b.queue_pool, b.waiting_metric, *vm_engine_args(b)]
     if any("\x00" in t for t in texts):  # bash cannot hold NUL in a variable: it would cut the value short
         raise ValueError("a bootstrap value contains a NUL character")
-    if b.cloud == "gcp" and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", b.metrics_group):
+    if b.cloud == GCP and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", b.metrics_group):
         raise ValueError(f"metrics_group {b.metrics_group!r} must be a lowercase label value on gcp")
-    scheme = "s3://" if b.cloud == "aws" else "gs://"
+    scheme = f"{BUCKET_SCHEME[b.cloud]}://"
     if not b.weights_uri.startswith(scheme) or not b.weights_uri.endswith("/"):
         raise ValueError(f"weights_uri {b.weights_uri!r} must start with {scheme} and end with '/'")
     for image in (b.vllm_image, b.dcgm_exporter_image, b.node_exporter_image):
@@ -146,9 +146,9 @@ def _variables(b: VmBootstrap) -> str:
         "NODE_EXPORTER_IMAGE": b.node_exporter_image, "ENV_FILE": API_KEY_ENV_FILE,
         "METRICS_NAMESPACE": b.metrics_namespace, "METRIC_NAME": METRIC_NAME, "DRAIN_HOOK": DRAIN_HOOK, "DRAIN_SECONDS": str(DRAIN_SECONDS),
     }
-    if b.cloud == "gcp":
+    if b.cloud == GCP:
         values["METRICS_GROUP"] = b.metrics_group
-    if b.cloud == "aws":
+    if b.cloud == AWS:
         values |= {"QUEUE_POOL": b.queue_pool, "QUEUE_METRIC_NAME": QUEUE_METRIC_NAME,
                    "QUEUE_DIMENSION": QUEUE_DIMENSION, "WAITING_METRIC": b.waiting_metric}
     lines = [f"{k}={q(v)}" for k, v in values.items()]
@@ -207,7 +207,7 @@ def vm_cloud_init(b: VmBootstrap) -> str:
     Returns:
         The cloud-config document (plain text; the launch template base64-encodes it).
     """
-    if b.cloud != "aws":
+    if b.cloud != AWS:
         raise ValueError("vm_cloud_init renders AWS user data; GCP takes vm_startup_script as startup-script")
     unit = (_SCRIPTS / "bootstrap.service").read_text().replace("@BOOTSTRAP_PATH@", BOOTSTRAP_PATH)
     doc = {

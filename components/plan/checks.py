@@ -7,6 +7,7 @@ import re
 from components.plan.basis import PlanBasis
 from components.plan.bootstrap import (BOOT_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECONDS, SECONDS_PER_WEIGHT_GIB,
                                        health_check_grace_seconds)
+from components.catalog.vocab import GCP
 from components.plan.commitments import check_commitments
 from components.plan.gcp_shapes import consumers, gcp_version, gke_channel_minors, gke_channel_offers, node_shape
 from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
@@ -168,7 +169,7 @@ def check_vm_autoheal_grace(basis: PlanBasis) -> None:
     if spec.gcp is None or spec.gcp.mode != "vm":
         return
     for plan in basis.serving:
-        if plan.cloud != "gcp" or not plan.fits:
+        if plan.cloud != GCP or not plan.fits:
             continue
         grace = health_check_grace_seconds(plan.weights_gib)
         if grace > GCE_MAX_AUTOHEAL_DELAY_SECONDS:

@@ -9,6 +9,7 @@ from components.catalog.versions import versions
 from components.plan import names
 from components.plan.basis import PlanBasis
 from components.plan.ladder import LadderPlan, Rung, Tier
+from components.catalog.vocab import GCP
 
 #: The ComputeClass API (GKE serves the CRD computeclasses.cloud.google.com itself; the served version is
 #: versions.yaml gcp.compute_class.api_version, its schema is vendored in tests/upstream/crds/).
@@ -120,5 +121,5 @@ def priority_rows(ladders: Sequence[LadderPlan]) -> list[dict]:
             rows.append({"pool": ladder.pool, "cloud": ladder.cloud, "tier": rung.tier,
                          "node_group": names.rung_name(ladder.pool, rung.tier),
                          "cluster_autoscaler_priority": rung.priority, "compute_class_rank": rank,
-                         "compute_class": compute_class_name(ladder.pool) if ladder.cloud == "gcp" else None})
+                         "compute_class": compute_class_name(ladder.pool) if ladder.cloud == GCP else None})
     return rows

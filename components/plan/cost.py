@@ -10,6 +10,7 @@ from components.plan.ladder import LadderPlan, Rung
 from components.plan.pricing import (  # noqa: F401  (Hourly and the constants are part of this module's API)
     GB_PER_GIB, HOURS_PER_MONTH, Hourly, local_ssd_hourly, node_hourly, reservation_rate,
 )
+from components.catalog.vocab import AWS, Cloud
 from components.plan.cost_items import CostItem, platform_items, storage_items
 from components.plan.commitments import CommitmentLine, committed_rate, plan_commitments
 from components.plan.cost_network import network_items
@@ -39,8 +40,8 @@ def _ssd_hourly(basis: PlanBasis, ladder: LadderPlan, instance_type: str) -> flo
     return local_ssd_hourly(ladder.cloud, instance_type, local_ssd_count(inst, weights))
 
 
-def _mode(spec: StackSpec, cloud: str) -> str:
-    return spec.aws.mode if cloud == "aws" and spec.aws else spec.gcp.mode if spec.gcp else "vm"
+def _mode(spec: StackSpec, cloud: Cloud) -> str:
+    return spec.aws.mode if cloud == AWS and spec.aws else spec.gcp.mode if spec.gcp else "vm"
 
 
 def _rung_items(basis: PlanBasis, ladder: LadderPlan) -> list[CostItem]:
@@ -59,7 +60,7 @@ def _rung_items(basis: PlanBasis, ladder: LadderPlan) -> list[CostItem]:
         used = burst_nodes(basis, ladder.pool, ladder.floor, n) if rung.tier == "spot" else None
         mean = n if used is None else used
         # AWS VM mode: one mixed group per pool, except a reserved floor (own group in the reservation's AZ).
-        vm_fleet = (ladder.cloud, mode) == ("aws", "vm") and rung.tier not in ("reserved", "capacity-block")
+        vm_fleet = (ladder.cloud, mode) == (AWS, "vm") and rung.tier not in ("reserved", "capacity-block")
         resource = names.fleet_name(ladder.pool) if vm_fleet else names.rung_name(ladder.pool, rung.tier)
         items.append(CostItem(resource, _RUNG_TYPES[(ladder.cloud, mode)], rung.instance_types[0], ladder.region,
                               rung.min_nodes, n, rung.purchase, Hourly(node.best * mean, node.expected * mean, node.worst * n),
@@ -81,7 +82,7 @@ def _reservation_items(spec: StackSpec) -> list[CostItem]:
         if spec.aws.allow_capacity_block_purchase:
             for b in spec.aws.capacity_blocks:
                 rows.append(("aws", b.name, "aws:ec2/capacityBlockReservation:CapacityBlockReservation",
-                             b.instance_type, b.region or spec.aws.region, b.count, "capacity_block"))
+                             b.instance_type, b.region or spec.aws.region, b.count, "capacity-block"))
     if spec.gcp:
         for g in spec.gcp.reservations:
             rows.append(("gcp", g.name, "gcp:compute/reservation:Reservation", g.machine_type,

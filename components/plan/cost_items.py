@@ -9,6 +9,7 @@ from components.plan.aws_network import plan_network
 from components.plan.basis import PlanBasis
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly, nlb_hourly
 from components.spec import StackSpec
+from components.catalog.vocab import AWS
 
 
 @dataclass(frozen=True)
@@ -38,37 +39,37 @@ def platform_items(spec: StackSpec) -> list[CostItem]:
         for region in spec.pool_regions("aws"):
             if spec.aws.mode == "eks":
                 cluster = names.cluster_name(spec.environment, "aws", region)
-                items.append(CostItem(cluster, "aws:eks/cluster:Cluster", None, region, 1, 1, "on_demand",
+                items.append(CostItem(cluster, "aws:eks/cluster:Cluster", None, region, 1, 1, "on-demand",
                                       Hourly.flat(service_price("control_planes", "eks_cluster_hour").usd)))
                 sys_type = spec.aws.eks.system_instance_type
                 price = system_node_price("aws", sys_type)
                 if price is not None:
                     n_min, n_max = spec.aws.eks.system_nodes, 2 * spec.aws.eks.system_nodes
                     items.append(CostItem(f"{cluster}-system", "aws:eks/nodeGroup:NodeGroup", sys_type, region,
-                                          n_min, n_max, "on_demand", Hourly(price.usd * n_min, price.usd * n_min, price.usd * n_max)))
+                                          n_min, n_max, "on-demand", Hourly(price.usd * n_min, price.usd * n_min, price.usd * n_max)))
             else:
                 items.append(CostItem(f"serving-lb-{region}", "aws:lb/loadBalancer:LoadBalancer", None, region, 1, 1,
-                                      "on_demand", Hourly.flat(nlb_hourly())))
+                                      "on-demand", Hourly.flat(nlb_hourly())))
             if not spec.aws.network.existing_vpc_id:
                 azs = len(plan_network(spec, region).subnets)  # az_count plus zones added for reservations
                 # One NAT gateway per zone (named by zone at deploy time): priced on the network component.
                 items.append(CostItem(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", None, region, azs, azs,
-                                      "on_demand", Hourly.flat(azs * nat)))
+                                      "on-demand", Hourly.flat(azs * nat)))
     if spec.gcp:
         for region in spec.pool_regions("gcp"):
             if spec.gcp.mode == "gke":
                 cluster = names.cluster_name(spec.environment, "gcp", region)
-                items.append(CostItem(cluster, "gcp:container/cluster:Cluster", None, region, 1, 1, "on_demand",
+                items.append(CostItem(cluster, "gcp:container/cluster:Cluster", None, region, 1, 1, "on-demand",
                                       Hourly.flat(service_price("control_planes", "gke_cluster_hour").usd)))
                 price = system_node_price("gcp", spec.gcp.gke.system_machine_type)
                 if price is not None:
                     n_min = spec.gcp.gke.system_nodes * 3  # per zone, regional cluster over three zones
                     items.append(CostItem(names.gke_system_pool(region), "gcp:container/nodePool:NodePool",
-                                          spec.gcp.gke.system_machine_type, region, n_min, 2 * n_min, "on_demand",
+                                          spec.gcp.gke.system_machine_type, region, n_min, 2 * n_min, "on-demand",
                                           Hourly(price.usd * n_min, price.usd * n_min, price.usd * 2 * n_min)))
             else:
                 items.append(CostItem(f"serving-ilb-{region}", "gcp:compute/forwardingRule:ForwardingRule", None, region,
-                                      1, 1, "on_demand", Hourly.flat(service_price("network", "gcp_forwarding_rule_hour").usd)))
+                                      1, 1, "on-demand", Hourly.flat(service_price("network", "gcp_forwarding_rule_hour").usd)))
     return items
 
 
@@ -78,7 +79,7 @@ def storage_items(basis: PlanBasis) -> list[CostItem]:
     items = []
     for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucket:Bucket"),
                             ("gcp", "gcs_standard_gb_month", "gcp:storage/bucket:Bucket")):
-        section = spec.aws if cloud == "aws" else spec.gcp
+        section = spec.aws if cloud == AWS else spec.gcp
         if section is None:
             continue
         gib = 0.0
@@ -87,5 +88,5 @@ def storage_items(basis: PlanBasis) -> list[CostItem]:
             if plans:
                 gib += plans[0].weights_gib * (2 if model.canary else 1)
         usd = gib * GB_PER_GIB * service_price("storage", key).usd / HOURS_PER_MONTH
-        items.append(CostItem("weights", typ, None, section.region or "", 1, 1, "on_demand", Hourly.flat(usd)))
+        items.append(CostItem("weights", typ, None, section.region or "", 1, 1, "on-demand", Hourly.flat(usd)))
     return items

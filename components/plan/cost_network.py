@@ -9,6 +9,7 @@ from components.plan.cost_items import CostItem
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly, nlb_hourly
 from components.plan.weights_replication import plan_weights_replicas
 from components.spec import StackSpec
+from components.catalog.vocab import AWS, Cloud
 
 #: GB pulled through NAT per node cold start: the vLLM CUDA image comes from Docker Hub (no VPC endpoint).
 #: Assumption, order of magnitude of the compressed vllm/vllm-openai image; weights use the S3 gateway endpoint.
@@ -23,7 +24,7 @@ def _flat(resource: str, typ: str, region: str, count: int, purchase: str, usd_p
     return CostItem(resource, typ, None, region, count, count, purchase, Hourly.flat(usd_per_hour))
 
 
-def _cluster_load_balancers(spec: StackSpec, cloud: str, region: str) -> list[tuple[str, str]]:
+def _cluster_load_balancers(spec: StackSpec, cloud: Cloud, region: str) -> list[tuple[str, str]]:
     """(type, name) of the records declaring one cluster's LoadBalancer Services: the router's EnvoyProxy
     (components/k8s/router.py ``<cluster>-router-envoy-proxy``), else each exposed model's Service
     (components/k8s/vllm_service.py ``<cluster>-<model>-<pool>-load-balancer``; k8s/manifests/access.py)."""
@@ -32,7 +33,7 @@ def _cluster_load_balancers(spec: StackSpec, cloud: str, region: str) -> list[tu
         return []
     if spec.serving.routing.enabled:
         return [("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", f"{cluster}-router-envoy-proxy")]
-    section = spec.aws if cloud == "aws" else spec.gcp
+    section = spec.aws if cloud == AWS else spec.gcp
     assert section is not None
     pools = [p.name for p in section.gpu_pools if spec.pool_region(cloud, p) == region]
     # GKE public: an Ingress (external Application Load Balancer, one forwarding rule) instead of the Service.
@@ -49,11 +50,11 @@ def load_balancer_items(spec: StackSpec) -> list[CostItem]:
         ips = spec.aws.network.az_count if spec.serving.exposure == "public" else 0
         usd = nlb_hourly() + ips * _price("aws_public_ipv4_hour")
         for region in spec.pool_regions("aws"):
-            items += [_flat(name, typ, region, 1, "on_demand", usd)
+            items += [_flat(name, typ, region, 1, "on-demand", usd)
                       for typ, name in _cluster_load_balancers(spec, "aws", region)]
     if spec.gcp and spec.gcp.mode == "gke":
         for region in spec.pool_regions("gcp"):
-            items += [_flat(name, typ, region, 1, "on_demand", _price("gcp_forwarding_rule_hour"))
+            items += [_flat(name, typ, region, 1, "on-demand", _price("gcp_forwarding_rule_hour"))
                       for typ, name in _cluster_load_balancers(spec, "gcp", region)]
     return items
 
@@ -68,7 +69,7 @@ def nat_data_items(spec: StackSpec) -> list[CostItem]:
         pools = sum(1 for p in spec.aws.gpu_pools if spec.pool_region("aws", p) == region)
         usd = pools * gb_per_pool * _price("aws_nat_gateway_gb") / HOURS_PER_MONTH
         azs = len(plan_network(spec, region).subnets)  # the region's NAT gateways, one per planned zone
-        items.append(_flat(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", region, azs, "on_demand", usd))
+        items.append(_flat(f"vpc-{region}", "gpuinfra:aws:AwsNetwork", region, azs, "on-demand", usd))
     return items
 
 
@@ -87,10 +88,10 @@ def root_volume_items(basis: PlanBasis) -> list[CostItem]:
         per_node = pool.root_volume_gib * gb_hour
         if spec.aws.mode == "vm":
             items.append(CostItem(f"serving-{ladder.region}-{pool.name}-lt", typ, None, ladder.region, ladder.floor,
-                                  ladder.max_nodes, "on_demand", Hourly.flat(per_node * ladder.max_nodes)))
+                                  ladder.max_nodes, "on-demand", Hourly.flat(per_node * ladder.max_nodes)))
             continue
         items += [CostItem(f"{names.rung_name(pool.name, r.tier)}-lt", typ, None, ladder.region, r.min_nodes, r.max_nodes,
-                           "on_demand", Hourly.flat(per_node * r.max_nodes))
+                           "on-demand", Hourly.flat(per_node * r.max_nodes))
                   for r in ladder.rungs if r.tier != "on-demand-fallback"]
     return items
 
@@ -106,9 +107,9 @@ def weights_copy_items(basis: PlanBasis) -> list[CostItem]:
             gb = sum(gib_of.get((r.prefix.split("/")[0], "aws"), 0.0) for r in replica.rules) * GB_PER_GIB
             storage = gb * _price("s3_standard_gb_month", "storage") / HOURS_PER_MONTH
             transfer = gb * copies * _price("aws_inter_region_gb") / HOURS_PER_MONTH
-            items.append(_flat(replica.key, "aws:s3/bucket:Bucket", replica.region, 1, "on_demand", storage))
+            items.append(_flat(replica.key, "aws:s3/bucket:Bucket", replica.region, 1, "on-demand", storage))
             items.append(_flat("weights-replication-config", "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-                               replica.region, 1, "on_demand", transfer))
+                               replica.region, 1, "on-demand", transfer))
     if spec.gcp:
         reads = spec.budget.cold_starts_per_month
         for pool in spec.gcp.gpu_pools:
@@ -116,7 +117,7 @@ def weights_copy_items(basis: PlanBasis) -> list[CostItem]:
             if region == spec.gcp.region:
                 continue
             gb = basis.pool_weights_gib(pool.name) * GB_PER_GIB
-            items.append(_flat("weights", "gcp:storage/bucket:Bucket", region, 1, "on_demand",
+            items.append(_flat("weights", "gcp:storage/bucket:Bucket", region, 1, "on-demand",
                                gb * reads * _price("gcp_inter_region_gb") / HOURS_PER_MONTH))
     return items
 

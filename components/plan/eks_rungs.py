@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components.catalog import load_catalog
+from components.catalog.vocab import TAINT_EFFECT_API
 from components.plan import autoscaler, scheduling
 from components.plan.eks_node_groups import rung_instance_types, rung_update_config
 from components.plan.ladder import LadderPlan
@@ -14,7 +15,6 @@ from components.spec.capacity import GpuPoolSpec
 CAPACITY_TYPE = {"reserved": "ON_DEMAND", "capacity-block": "CAPACITY_BLOCK", "on-demand": "ON_DEMAND",
                  "spot": "SPOT", "on-demand-fallback": "ON_DEMAND"}
 # EKS spells taint effects in its own enum (EKS API Taint.effect, checked 2026-11-23).
-EKS_TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def plan_eks_rungs(pool: GpuPoolSpec, ladder: LadderPlan, cluster_name: str,
         out.append(EksRungPlan(
             tier=rung.tier, reservation=rung.reservation, reserved=rung.tier in ("reserved", "capacity-block"), capacity_type=CAPACITY_TYPE[rung.tier],
             launch_template_type=named.launch_template, node_group_types=named.node_group, labels=labels,
-            taints=({"key": taint["key"], "value": taint["value"], "effect": EKS_TAINT_EFFECT[taint["effect"]]},),
+            taints=({"key": taint["key"], "value": taint["value"], "effect": TAINT_EFFECT_API[taint["effect"]]},),
             min_size=0 if block else rung.min_nodes, max_size=rung.max_nodes, autoscaled=rung.autoscaled or block,
             update_config=rung_update_config(rung),
             tags={**stack_tags, **autoscaler.discovery_tags(cluster_name), **template},

@@ -31,6 +31,7 @@ from components.plan.fit_memory import (
     BLOCK_TOKENS, BYTES_PER_PARAM, GIB, EngineMemory, MemoryBudget, activation_gib, memory_budget,
     weights_gib_per_gpu,
 )
+from components.catalog.vocab import Cloud
 
 DType = Literal["bf16", "fp16", "fp8", "int8", "int4"]
 KvDType = Literal["auto", "fp8"]
@@ -63,7 +64,7 @@ class FitResult:
 
     model: str
     instance_type: str | None
-    cloud: str | None
+    cloud: Cloud | None
     gpu: str
     gpus_per_node: int
     tp: int
@@ -146,7 +147,7 @@ def _problem(arch: ModelArch, gpu: GpuModel, gpus: int, tp: int, max_model_len: 
 def fit_on_gpus(arch: ModelArch, gpu: GpuModel, gpus: int, tp: int, *, dtype: DType,
                 kv_cache_dtype: KvDType = "auto", max_model_len: int, concurrency: int,
                 gpu_memory_utilization: float = 0.9, instance_type: str | None = None,
-                cloud: str | None = None, engine: EngineMemory = EngineMemory()) -> FitResult:
+                cloud: Cloud | None = None, engine: EngineMemory = EngineMemory()) -> FitResult:
     """Sizes a model on `gpus` GPUs of one model at tensor-parallel size `tp`.
 
     Args:

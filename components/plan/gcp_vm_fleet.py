@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from components.catalog.versions import image, vllm_image
+from components.catalog.vocab import GCP, bucket_url
 from components.plan import gcp_access, names
 from components.plan.basis import PlanBasis
 from components.plan.bootstrap import (GCE_MAX_AUTOHEAL_DELAY_SECONDS, VmBootstrap, health_check_grace_seconds,
@@ -82,7 +83,7 @@ def _pool(basis: PlanBasis, pool: GpuPoolSpec, fleet: VmFleetPlan, bucket: str, 
     model = next(m for m in spec.models if pool.name in m.pools)  # spec checks refuse zero or several
     serving = basis.serving_plan(model.name, pool.name)
     script = vm_startup_script(VmBootstrap(
-        cloud="gcp", model=model.name, weights_uri=f"gs://{bucket}/{names.model_prefix(model.name, model.revision)}",
+        cloud=GCP, model=model.name, weights_uri=bucket_url(GCP, bucket, names.model_prefix(model.name, model.revision)),
         engine_args=serving.engine_args, vllm_image=vllm_image(), dcgm_exporter_image=image("dcgm_exporter"),
         node_exporter_image=image("node_exporter"), api_key_secret=fleet.api_key_secret, region=fleet.region,
         metrics_group=group))

@@ -10,6 +10,7 @@ from components.plan.serving_layer import ServingLayerPlan, plan_serving_layer
 from components.plan.workloads import WorkloadPlan
 from components.spec import StackSpec
 from components.spec.base import Cloud
+from components.catalog.vocab import AWS, GCP
 
 #: Namespace of the KEDA release (ours) and the ServiceAccount its operator runs as: the chart's
 #: ``serviceAccount.operator.name`` default, used as the operator Deployment's ``serviceAccountName``
@@ -78,7 +79,7 @@ class KubernetesClusterPlan:
 
 def keda_gcp_roles(spec: StackSpec, cloud: Cloud) -> tuple[str, ...]:
     """Roles of KEDA's Google identity on a cluster: the managed-Prometheus reader when KEDA queries it."""
-    managed = spec.monitoring.enabled and spec.monitoring.provider == "gke-managed" and cloud == "gcp"
+    managed = spec.monitoring.enabled and spec.monitoring.provider == "gke-managed" and cloud == GCP
     return gcp_access.KEDA_PROJECT_ROLES if managed and spec.serving.enable_keda else ()
 
 
@@ -87,7 +88,7 @@ def plan_clusters(basis: PlanBasis, workloads: list[WorkloadPlan], routes: list[
     spec = basis.spec
     out: dict[str, dict] = {}
     for cloud, pool in spec.pools():
-        section = spec.aws if cloud == "aws" else spec.gcp
+        section = spec.aws if cloud == AWS else spec.gcp
         if section is None or section.mode == "vm":
             continue
         region = spec.pool_region(cloud, pool)

@@ -6,9 +6,14 @@ from typing import Literal
 
 from components.spec import StackSpec
 from components.spec.capacity import GpuPoolSpec
+from components.catalog.vocab import AWS, Cloud
 
+#: One spelling per concept (issue 16 item 5): a rung's tier is what users see (resource names ``<pool>-<tier>``,
+#: node labels, the ``CapacityTier`` tag) and what EC2 calls the market (``capacity-block``), so values are hyphenated;
+#: a purchase is the tier without the fallback (which buys on-demand). Config keys and catalog price fields stay
+#: snake_case (``capacity.on_demand``, ``prices.*.capacity_block``): they are identifiers, mapped in plan/pricing.py.
 Tier = Literal["reserved", "capacity-block", "on-demand", "spot", "on-demand-fallback"]
-Purchase = Literal["reserved", "capacity_block", "on_demand", "spot"]
+Purchase = Literal["reserved", "capacity-block", "on-demand", "spot"]
 
 #: Autoscaler priority per tier (higher is tried first): reservations, then the on-demand floor,
 #: then spot, and on-demand only as the burst's fallback.
@@ -43,7 +48,7 @@ class Rung:
 class LadderPlan:
     """The ordered rungs of one pool (reserved first, on-demand fallback last)."""
 
-    cloud: str
+    cloud: Cloud
     pool: str
     region: str
     rungs: tuple[Rung, ...]
@@ -63,13 +68,13 @@ class LadderPlan:
         return next((r for r in self.rungs if r.tier == tier), None)
 
 
-def _reserved_tier(spec: StackSpec, cloud: str, name: str) -> Tier:
-    if cloud == "aws" and spec.aws and any(b.name == name for b in spec.aws.capacity_blocks):
+def _reserved_tier(spec: StackSpec, cloud: Cloud, name: str) -> Tier:
+    if cloud == AWS and spec.aws and any(b.name == name for b in spec.aws.capacity_blocks):
         return "capacity-block"
     return "reserved"
 
 
-def plan_ladder(spec: StackSpec, cloud: str, pool: GpuPoolSpec) -> LadderPlan:
+def plan_ladder(spec: StackSpec, cloud: Cloud, pool: GpuPoolSpec) -> LadderPlan:
     """Render a pool's capacity ladder into ordered rungs.
 
     Reserved and on-demand floors use the pool's first instance type (a reservation matches one type);
@@ -83,14 +88,13 @@ def plan_ladder(spec: StackSpec, cloud: str, pool: GpuPoolSpec) -> LadderPlan:
         tier = _reserved_tier(spec, cloud, cap.reservation or "")
         bought = tier == "reserved" or (spec.aws is not None and spec.aws.allow_capacity_block_purchase)
         if bought:
-            purchase: Purchase = "capacity_block" if tier == "capacity-block" else "reserved"
-            rungs.append(Rung(tier, purchase, cap.reserved, cap.reserved, primary, cap.reservation))
+            rungs.append(Rung(tier, tier, cap.reserved, cap.reserved, primary, cap.reservation))
     if cap.on_demand:
-        rungs.append(Rung("on-demand", "on_demand", cap.on_demand, cap.on_demand, primary))
+        rungs.append(Rung("on-demand", "on-demand", cap.on_demand, cap.on_demand, primary))
     if cap.spot:
         rungs.append(Rung("spot", "spot", 0, cap.spot, every))
         if cap.fallback_to_on_demand:
-            rungs.append(Rung("on-demand-fallback", "on_demand", 0, cap.spot, every))
+            rungs.append(Rung("on-demand-fallback", "on-demand", 0, cap.spot, every))
     return LadderPlan(cloud=cloud, pool=pool.name, region=spec.pool_region(cloud, pool), rungs=tuple(rungs))
 
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from components.catalog.vocab import AWS, Cloud
+
 LoadFormat = Literal["nvme-cache", "stream"]
 GIB = 1024**3
 GB = 1000**3
@@ -87,7 +89,7 @@ def supports_shutdown_timeout(vllm_version: str) -> bool:
     return parse_version(vllm_version) >= SHUTDOWN_TIMEOUT_SINCE
 
 
-def grace_plan(cloud: str, spot: bool, vllm_version: str) -> GracePlan:
+def grace_plan(cloud: Cloud, spot: bool, vllm_version: str) -> GracePlan:
     """Shutdown budget for a pod on a pool of ``cloud``, possibly on spot nodes.
 
     Without ``--shutdown-timeout`` the drain happens inside the preStop sleep: the pod is already out of
@@ -105,7 +107,7 @@ def grace_plan(cloud: str, spot: bool, vllm_version: str) -> GracePlan:
     flag = supports_shutdown_timeout(vllm_version)
     propagation, drain = ENDPOINT_PROPAGATION_SECONDS, DRAIN_SECONDS
     if spot:
-        cap = SPOT_NOTICE_SECONDS[cloud] - (AWS_SPOT_DRAIN_MARGIN if cloud == "aws" else 0)
+        cap = SPOT_NOTICE_SECONDS[cloud] - (AWS_SPOT_DRAIN_MARGIN if cloud == AWS else 0)
         propagation = min(propagation, max(2, cap // 3))
         drain = max(1, min(drain, cap - propagation - 2))
     if flag:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from components.plan.ladder import Tier
+from components.catalog.vocab import AWS, Cloud
 
 
 def gke_system_pool(region: str) -> str:
@@ -23,9 +24,9 @@ def fleet_name(pool: str) -> str:
     return f"{pool}-fleet"
 
 
-def cluster_name(environment: str, cloud: str, region: str) -> str:
+def cluster_name(environment: str, cloud: Cloud, region: str) -> str:
     """Kubernetes cluster name per cloud and region, e.g. ``gpuinfra-prod-us-east-1``."""
-    return f"gpuinfra-{environment}-{region}" if cloud == "aws" else f"gpuinfra-{environment}-{region}-gke"
+    return f"gpuinfra-{environment}-{region}" if cloud == AWS else f"gpuinfra-{environment}-{region}-gke"
 
 
 def bucket_name(environment: str, owner_id: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from components.catalog import load_catalog
 from components.catalog.services import service_price
 from components.plan.storage import GCP_LOCAL_SSD_GB, billed_local_ssd
+from components.catalog.vocab import Cloud
 
 HOURS_PER_MONTH = 730
 GB_PER_GIB = 1.073741824
@@ -37,14 +38,14 @@ class Hourly:
         return Hourly(self.best * HOURS_PER_MONTH, self.expected * HOURS_PER_MONTH, self.worst * HOURS_PER_MONTH)
 
 
-def node_hourly(cloud: str, region: str, purchase: str, instance_types: Sequence[str],
+def node_hourly(cloud: Cloud, region: str, purchase: str, instance_types: Sequence[str],
                 spot_availability: float) -> Hourly:
     """Price of one node bought as ``purchase``: the one pricing rule the plan and the policy pack share.
 
     Args:
         cloud: "aws" or "gcp".
         region: Region the node runs in.
-        purchase: "reserved", "capacity_block", "on_demand" or "spot".
+        purchase: "reserved", "capacity-block", "on-demand" or "spot".
         instance_types: The rung's types; the first is priced, spot takes the cheapest priced spot sample.
         spot_availability: Share of spot nodes assumed to get spot capacity in the expected case.
 
@@ -59,9 +60,9 @@ def node_hourly(cloud: str, region: str, purchase: str, instance_types: Sequence
     if price is None:
         raise LookupError(f"no catalog price for {cloud} {instance_types[0]} in {region}")
     od = price.on_demand
-    if purchase == "capacity_block":
+    if purchase == "capacity-block":
         return Hourly.flat(price.capacity_block or od)
-    if purchase in ("reserved", "on_demand"):
+    if purchase in ("reserved", "on-demand"):
         return Hourly.flat(od)
     spots = [p.spot for t in instance_types if (p := catalog.price(cloud, t, region)) and p.spot]
     spot = min(spots) if spots else od  # unknown spot price: assume no discount
@@ -73,7 +74,7 @@ def nlb_hourly() -> float:
     return service_price("network", "aws_nlb_hour").usd + LCU_PER_HOUR * service_price("network", "aws_nlb_nlcu_hour").usd
 
 
-def local_ssd_hourly(cloud: str, instance_type: str, disks: int) -> float:
+def local_ssd_hourly(cloud: Cloud, instance_type: str, disks: int) -> float:
     """Billed local SSD per node-hour for ``disks`` 375 GB disks (GCP optional SSDs); 0 where bundled or instance store."""
     catalog = load_catalog()
     inst = catalog.instance(cloud, instance_type)
@@ -82,9 +83,9 @@ def local_ssd_hourly(cloud: str, instance_type: str, disks: int) -> float:
     return disks * GCP_LOCAL_SSD_GB / GB_PER_GIB * catalog.local_ssd_usd_per_gib_month / HOURS_PER_MONTH
 
 
-def reservation_rate(cloud: str, instance_type: str, region: str, purchase: str) -> float:
+def reservation_rate(cloud: Cloud, instance_type: str, region: str, purchase: str) -> float:
     """USD per reserved node-hour: the Capacity Block rate (else on-demand) for blocks, on-demand for ODCRs."""
     price = load_catalog().price(cloud, instance_type, region)
     if price is None:
         raise LookupError(f"no catalog price for {cloud} {instance_type} in {region}")
-    return (price.capacity_block or price.on_demand) if purchase == "capacity_block" else price.on_demand
+    return (price.capacity_block or price.on_demand) if purchase == "capacity-block" else price.on_demand

@@ -6,6 +6,7 @@ from typing import Literal
 
 from components.plan.names import cluster_name
 from components.spec import StackSpec
+from components.catalog.vocab import AWS, Cloud
 
 #: ``model`` value every vLLM also serves (``--served-model-name <name> auto``): tier and default rules
 #: pick the model for requests naming it, and vLLM rejects a body naming another model.
@@ -63,7 +64,7 @@ class ClusterRoutes:
     """The router of one Kubernetes cluster: the models it serves and its rules in precedence order."""
 
     cluster: str
-    cloud: str
+    cloud: Cloud
     region: str
     models: tuple[str, ...]
     rules: tuple[RouteRule, ...]
@@ -73,7 +74,7 @@ def served_by_cluster(spec: StackSpec) -> dict[str, tuple[str, str, dict[str, tu
     """Kubernetes clusters (eks/gke mode) -> (cloud, region, model -> its pools there), in spec order."""
     out: dict[str, tuple[str, str, dict[str, tuple[str, ...]]]] = {}
     for cloud, pool in spec.pools():
-        section = spec.aws if cloud == "aws" else spec.gcp
+        section = spec.aws if cloud == AWS else spec.gcp
         if section is None or section.mode not in K8S_MODES:
             continue
         region = spec.pool_region(cloud, pool)

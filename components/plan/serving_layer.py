@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from components.spec import StackSpec
 from components.spec.base import Cloud
+from components.catalog.vocab import GCP
 
 
 @dataclass(frozen=True)
@@ -97,5 +98,5 @@ def plan_serving_layer(spec: StackSpec, cloud: Cloud, models: tuple[str, ...]) -
     return ServingLayerPlan(
         namespace=serving.namespace, exposure=exposure,
         service_exposure=None if serving.routing.enabled else exposure, keda=serving.enable_keda,
-        managed_prometheus=mon.enabled and mon.provider == "gke-managed" and cloud == "gcp",
+        managed_prometheus=mon.enabled and mon.provider == "gke-managed" and cloud == GCP,
         autoscalers={m: _autoscaler(spec, m) for m in dict.fromkeys(models)})

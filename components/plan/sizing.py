@@ -11,6 +11,7 @@ from components.plan.fit import FitResult, fit, tp_problem
 from components.plan.ladder import LadderPlan, plan_ladder
 from components.spec import StackSpec
 from components.spec.models import ModelSpec
+from components.catalog.vocab import Cloud
 
 if TYPE_CHECKING:
     from components.plan.traffic import TrafficPlan
@@ -30,7 +31,7 @@ class ServingPlan:
 
     model: str
     pool: str
-    cloud: str
+    cloud: Cloud
     region: str
     tp: int
     fits: bool
@@ -67,7 +68,7 @@ def model_arch(model: ModelSpec) -> ModelArch:
     return arch
 
 
-def _fits(model: ModelSpec, arch: ModelArch, cloud: str, types: list[str], tp: int) -> list[FitResult]:
+def _fits(model: ModelSpec, arch: ModelArch, cloud: Cloud, types: list[str], tp: int) -> list[FitResult]:
     catalog = load_catalog()
     return [
         fit(arch, catalog.instance(cloud, t), tp, dtype=model.dtype, kv_cache_dtype=model.kv_cache_dtype,
@@ -77,7 +78,7 @@ def _fits(model: ModelSpec, arch: ModelArch, cloud: str, types: list[str], tp: i
     ]
 
 
-def _choose_tp(model: ModelSpec, arch: ModelArch, cloud: str, types: list[str]) -> tuple[int, list[FitResult]]:
+def _choose_tp(model: ModelSpec, arch: ModelArch, cloud: Cloud, types: list[str]) -> tuple[int, list[FitResult]]:
     """The smallest TP (most replicas per node, cheapest per replica) that fits on every type of the pool."""
     if model.tensor_parallel_size:
         return model.tensor_parallel_size, _fits(model, arch, cloud, types, model.tensor_parallel_size)

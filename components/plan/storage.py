@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from components.catalog import InstanceType
+from components.catalog.vocab import GCP
 
 #: Local NVMe path every node exposes to the serving layer (EKS nodeadm RAID0 mounts instance store
 #: under /mnt/k8s-disks; VM mode and GKE raw-block pools mount their RAID0 array at the same path).
@@ -29,4 +30,4 @@ def local_ssd_count(instance: InstanceType, weights_gib: float) -> int:
 
 def billed_local_ssd(instance: InstanceType) -> bool:
     """True when local SSDs are billed on top of the machine price (GCP optional SSDs)."""
-    return instance.cloud == "gcp" and instance.local_nvme_mode == "optional"
+    return instance.cloud == GCP and instance.local_nvme_mode == "optional"

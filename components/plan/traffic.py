@@ -18,6 +18,7 @@ from components.plan.sizing import DEFAULT_QUEUE_DEPTH_TARGET, ServingPlan, mode
 from components.spec import StackSpec
 from components.spec.errors import ConfigError, key_path
 from components.spec.models import ModelSpec
+from components.catalog.vocab import AWS
 
 #: Zones assumed for a GCP pool that names none (GPU regions in the catalog have three zones).
 GCP_DEFAULT_ZONES = 3
@@ -56,7 +57,7 @@ def zones_of(spec: StackSpec, pool_name: str) -> int:
     cloud, pool = spec.pool(pool_name)
     if pool.zones:
         return len(pool.zones)
-    return spec.aws.network.az_count if cloud == "aws" and spec.aws else GCP_DEFAULT_ZONES
+    return spec.aws.network.az_count if cloud == AWS and spec.aws else GCP_DEFAULT_ZONES
 
 
 def with_margin(need: float, availability: str, zones: int) -> int:

@@ -5,11 +5,12 @@ from components.plan.sizing import ServingPlan
 from components.spec import StackSpec
 from components.spec.errors import ConfigError, key_path
 from components.spec.models import ModelSpec
+from components.catalog.vocab import AWS
 
 
 def _pool_key(spec: StackSpec, pool_name: str) -> tuple:
     cloud, _ = spec.pool(pool_name)
-    section = spec.aws if cloud == "aws" else spec.gcp
+    section = spec.aws if cloud == AWS else spec.gcp
     index = next(i for i, p in enumerate(section.gpu_pools) if p.name == pool_name)
     return (cloud, "gpu_pools", index, "capacity")
 

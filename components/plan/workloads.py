@@ -13,6 +13,7 @@ from components.plan.engine_args import EngineArgs
 from components.plan.routing import ROUTER_ALIAS
 from components.plan.sizing import ServingPlan
 from components.spec.models import ModelSpec
+from components.catalog.vocab import AWS, GCP, Cloud
 
 #: Share of a node's vCPU and RAM (per GPU share) a replica requests; the rest is kubelet/system
 #: reservations and the DaemonSets (CNI, device plugin, exporters). EKS reserves ~1 GiB on a 16 GiB node.
@@ -29,7 +30,7 @@ class WorkloadPlan:
 
     model: str
     pool: str
-    cloud: str
+    cloud: Cloud
     region: str
     namespace: str
     revision: str
@@ -87,7 +88,7 @@ def spare_gpus(basis: PlanBasis, pool: str) -> int:
     return floor - used
 
 
-def node_share(cloud: str, instance_types: list[str], tp: int) -> tuple[int, int]:
+def node_share(cloud: Cloud, instance_types: list[str], tp: int) -> tuple[int, int]:
     """(vCPU, GiB) one replica requests: its GPU share of the smallest node type of the pool."""
     catalog = load_catalog()
     nodes = [catalog.instance(cloud, t) for t in instance_types]
@@ -127,7 +128,7 @@ def workload_plan(basis: PlanBasis, plan: ServingPlan, canary: bool = False) -> 
         startup_probe=startup_probe(plan.weights_gib, plan.load_format),
         hf_token="hf_token" in spec.secrets,
         cache_revisions=tuple(dict.fromkeys([model.revision, *([model.canary.revision] if model.canary else [])])),
-        compute_class=compute_class_name(plan.pool) if cloud == "gcp" else None,
+        compute_class=compute_class_name(plan.pool) if cloud == GCP else None,
         queue_depth_target=plan.queue_depth_target,
     )
 
@@ -137,7 +138,7 @@ def plan_workloads(basis: PlanBasis) -> list[WorkloadPlan]:
     spec = basis.spec
     out: list[WorkloadPlan] = []
     for plan in basis.serving:
-        section = spec.aws if plan.cloud == "aws" else spec.gcp
+        section = spec.aws if plan.cloud == AWS else spec.gcp
         if not plan.fits or section is None or section.mode == "vm":
             continue
         out.append(workload_plan(basis, plan))

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from components.catalog.vocab import BUCKET_SCHEME, GCP
 from components.plan.gcp_shapes import gke_channel_offers, gke_default_version, kubernetes_minor
 from components.preview.gcp_invokes import ZONE_SUFFIXES
 from components.preview.mock_context import MockContext, fake_certificate, stable_digits
@@ -140,7 +141,7 @@ def _storage_bucket(ctx: MockContext) -> Outputs:
     return {
         "id": name,
         "name": name,
-        "url": f"gs://{name}",
+        "url": f"{BUCKET_SCHEME[GCP]}://{name}",
         "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
         "project": ctx.inputs.get("project") or ctx.gcp_project,
         "location": str(ctx.inputs.get("location") or "US").upper(),

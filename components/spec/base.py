@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-Cloud = Literal["aws", "gcp"]
+from components.catalog.vocab import Cloud  # noqa: F401  (re-exported: one definition)
+
 Environment = Literal["dev", "staging", "prod"]
 WeightDType = Literal["bf16", "fp16", "fp8", "int8", "int4"]
 KvCacheDType = Literal["auto", "fp8"]

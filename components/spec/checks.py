@@ -12,6 +12,7 @@ from components.spec.base import Cloud
 from components.spec.capacity import GpuPoolSpec
 from components.spec.errors import ConfigError, close_matches, key_path
 from components.spec.stack import StackSpec
+from components.catalog.vocab import AWS, CLOUDS, GCP
 
 
 def _known_type(cloud: Cloud, name: str, loc: tuple) -> None:
@@ -20,7 +21,7 @@ def _known_type(cloud: Cloud, name: str, loc: tuple) -> None:
         known = catalog.instance_names(cloud)
         hint = close_matches(name, known, n=1)
         did = f"did you mean {hint[0]!r}? " if hint else ""
-        kind = "instance type" if cloud == "aws" else "machine type"
+        kind = "instance type" if cloud == AWS else "machine type"
         raise ConfigError(key_path(loc), f"{name!r} is not a known {kind} ({did}known: {', '.join(known)})")
 
 
@@ -55,31 +56,31 @@ def _check_pool(spec: StackSpec, cloud: Cloud, index: int, pool: GpuPoolSpec) ->
             f"{region!r} has no catalog price for {primary} (priced regions: {', '.join(regions)}); "
             "refresh the catalog or pick a priced region",
         )
-    if cloud == "aws" and pool.flex_start:
+    if cloud == AWS and pool.flex_start:
         raise ConfigError(key_path((*loc, "flex_start")), "true is GCP only (AWS uses capacity blocks)")
 
 
 def _reservation_names(spec: StackSpec, cloud: Cloud) -> dict[str, tuple[str, int, str, str]]:
     """Reservation name -> (list key, index, instance type, region) for one cloud."""
     out: dict[str, tuple[str, int, str, str]] = {}
-    if cloud == "aws" and spec.aws:
+    if cloud == AWS and spec.aws:
         for i, r in enumerate(spec.aws.reservations):
             out[r.name] = ("reservations", i, r.instance_type, r.region or spec.aws.region or "")
         for i, b in enumerate(spec.aws.capacity_blocks):
             out[b.name] = ("capacity_blocks", i, b.instance_type, b.region or spec.aws.region or "")
-    if cloud == "gcp" and spec.gcp:
+    if cloud == GCP and spec.gcp:
         for i, g in enumerate(spec.gcp.reservations):
             out[g.name] = ("reservations", i, g.machine_type, g.zone.rsplit("-", 1)[0])
     return out
 
 
 def _check_reservations(spec: StackSpec, cloud: Cloud) -> None:
-    section = spec.aws if cloud == "aws" else spec.gcp
+    section = spec.aws if cloud == AWS else spec.gcp
     if section is None:
         return
     reservations = _reservation_names(spec, cloud)
     for key, index, itype, _ in reservations.values():
-        _known_type(cloud, itype, (cloud, key, index, "instance_type" if cloud == "aws" else "machine_type"))
+        _known_type(cloud, itype, (cloud, key, index, "instance_type" if cloud == AWS else "machine_type"))
     _unique([n for n in reservations], (cloud, "reservations"), "reservation")
     for index, pool in enumerate(section.gpu_pools):
         name = pool.capacity.reservation
@@ -127,7 +128,7 @@ def _check_gcp_bucket(spec: StackSpec) -> None:
 
 def _check_reservation_counts(spec: StackSpec, cloud: Cloud) -> None:
     """A reservation holds the reserved nodes its pools pin to it (targeted launches beyond it never start)."""
-    section = spec.aws if cloud == "aws" else spec.gcp
+    section = spec.aws if cloud == AWS else spec.gcp
     if section is None:
         return
     for index, res in enumerate(section.reservations):
@@ -140,7 +141,7 @@ def _check_reservation_counts(spec: StackSpec, cloud: Cloud) -> None:
 def _check_vm_pools(spec: StackSpec) -> None:
     """A VM-mode pool serves exactly one model (one boot script, one vLLM per VM)."""
     for cloud, index, pool in _pools_with_loc(spec):
-        section = spec.aws if cloud == "aws" else spec.gcp
+        section = spec.aws if cloud == AWS else spec.gcp
         if section.mode != "vm":
             continue
         served = [m.name for m in spec.models if pool.name in m.pools]
@@ -168,7 +169,7 @@ def check_stack(spec: StackSpec) -> None:
     _check_reservations(spec, "gcp")
     _check_models(spec)
     _check_gcp_bucket(spec)
-    for cloud in ("aws", "gcp"):
+    for cloud in CLOUDS:
         _check_reservation_counts(spec, cloud)
     _check_vm_pools(spec)
     if spec.monitoring.provider == "gke-managed" and not (spec.gcp and spec.gcp.mode == "gke"):

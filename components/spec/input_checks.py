@@ -10,6 +10,7 @@ from components.spec.aws import LOG_RETENTION_DAYS, AwsSpec
 from components.spec.errors import ConfigError, key_path
 from components.spec.gcp import GcpSpec
 from components.spec.stack import StackSpec
+from components.catalog.vocab import Cloud
 
 
 def _value(check: Callable[[str], str], value: str, loc: tuple) -> None:
@@ -28,7 +29,7 @@ def _unique(names: Sequence[tuple[tuple, str]], what: str) -> None:
         seen[name] = loc
 
 
-def _zones(cloud: str, pool_loc: tuple, zones: list[str], region: str | None) -> None:
+def _zones(cloud: Cloud, pool_loc: tuple, zones: list[str], region: str | None) -> None:
     if region is None:
         return
     for i, zone in enumerate(zones):

@@ -11,6 +11,7 @@ from components.spec.gcp import GcpSpec
 from components.spec.models import ModelSpec
 from components.spec.operations import BudgetSpec, MonitoringSpec, PolicySpec
 from components.spec.serving import ServingSpec
+from components.catalog.vocab import AWS, Cloud
 
 #: Top-level ``gpuinfra:`` keys that must be Pulumi secrets (``pulumi config set --secret``).
 SECRET_KEYS = ("vllm_api_key", "hf_token", "grafana_admin_password", "router_api_keys")
@@ -66,14 +67,14 @@ class StackSpec(Spec):
                 return cloud, pool
         raise KeyError(name)
 
-    def pool_regions(self, cloud: str) -> list[str]:
+    def pool_regions(self, cloud: Cloud) -> list[str]:
         """Regions holding ``cloud``'s GPU pools, in first-use order."""
-        section = self.aws if cloud == "aws" else self.gcp
+        section = self.aws if cloud == AWS else self.gcp
         return list(dict.fromkeys(self.pool_region(cloud, p) for p in (section.gpu_pools if section else [])))
 
-    def pool_region(self, cloud: str, pool: GpuPoolSpec) -> str:
+    def pool_region(self, cloud: Cloud, pool: GpuPoolSpec) -> str:
         """Region of a pool: its own, else its cloud's primary region."""
-        section = self.aws if cloud == "aws" else self.gcp
+        section = self.aws if cloud == AWS else self.gcp
         region = pool.region or (section.region if section else None)
         assert region, "load_stack_spec fills the primary region"
         return region

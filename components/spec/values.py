@@ -9,6 +9,7 @@ from pydantic import AfterValidator
 
 from components.spec.network import ipv4_cidr, private_cidr, private_range  # noqa: F401 (one import for callers)
 from components.spec.schedule import cron, time_zone  # noqa: F401
+from components.catalog.vocab import AWS, Cloud
 
 # Hugging Face revisions: a 40-hex commit, or a tag/branch name without whitespace, path separators or "..".
 # The revision reaches a root shell script, S3/GCS object prefixes, IAM/GCS prefix conditions and vLLM's
@@ -150,9 +151,9 @@ def repo_path(value: str) -> str:
     return value
 
 
-def zone_of_region(zone: str, region: str, cloud: str) -> bool:
+def zone_of_region(zone: str, region: str, cloud: Cloud) -> bool:
     """True when ``zone`` is a zone name of ``region`` (AWS ``us-east-1a``; GCP ``us-central1-a``)."""
-    if cloud == "aws":
+    if cloud == AWS:
         return re.fullmatch(re.escape(region) + r"[a-z]", zone) is not None
     return re.fullmatch(re.escape(region) + r"-[a-z]", zone) is not None
 

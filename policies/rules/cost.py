@@ -58,7 +58,7 @@ def _capacity_line(c: Capacity, spot_availability: float) -> CostLine:
 
 def _consumes_reservation(c: Capacity) -> bool:
     """Reserved rungs, and a VM fleet's fixed on-demand base (reserved + on-demand floor launch into the ODCR)."""
-    return c.purchase == "reserved" or (c.view.type == ASG and c.purchase == "on_demand" and c.min_nodes == c.max_nodes > 0)
+    return c.purchase == "reserved" or (c.view.type == ASG and c.purchase == "on-demand" and c.min_nodes == c.max_nodes > 0)
 
 
 def _reservations(views: list[ResourceView], caps: list[Capacity], s: Mapping[str, Any]) -> Iterator[CostLine]:

@@ -9,6 +9,7 @@ from typing import Any
 from components.catalog import load_catalog
 from components.plan.scheduling import GCE_LABEL_POOL, GCE_LABEL_TIER, LABEL_POOL, LABEL_TIER
 from policies.rules.view import ResourceView, dig
+from components.catalog.vocab import Cloud
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ASG = "aws:autoscaling/group:Group"
@@ -31,7 +32,7 @@ class Capacity:
         cloud / region: Where the nodes run.
         pool: The GPU pool (node label ``gpuinfra.dev/pool``, else the rung name's prefix), None if unknown.
         tier: Capacity tier (label, else rung-name suffix); ``on-demand-fallback`` shares the spot maximum.
-        purchase: reserved | capacity_block | on_demand | spot.
+        purchase: reserved | capacity-block | on-demand | spot (components.plan.ladder.Purchase).
         instance_types: Types the nodes may use, primary first.
         min_nodes / max_nodes: Bounds; ``max_nodes`` None when the resource sets no maximum.
         local_ssds: Billed local SSDs per node (GCP optional SSDs).
@@ -40,7 +41,7 @@ class Capacity:
     """
 
     view: ResourceView
-    cloud: str
+    cloud: Cloud
     region: str
     pool: str | None
     tier: str | None
@@ -113,7 +114,7 @@ def _template_types(pool: str | None, tier: str | None, views: list[ResourceView
 def _node_group(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) -> list[Capacity]:
     pool, tier = _pool_tier(view.get("labels", default={}))
     kind = view.get("capacityType", default="ON_DEMAND")
-    purchase = {"SPOT": "spot", "CAPACITY_BLOCK": "capacity_block"}.get(kind, "reserved" if tier == "reserved" else "on_demand")
+    purchase = {"SPOT": "spot", "CAPACITY_BLOCK": "capacity-block"}.get(kind, "reserved" if tier == "reserved" else "on-demand")
     types = tuple(view.get("instanceTypes", default=[]) or ()) or _template_types(pool, tier, views)
     return [Capacity(view, "aws", region_of(view, s), pool, tier, purchase, types,
                      _int(view.get("scalingConfig", "minSize")), _int(view.get("scalingConfig", "maxSize"), None))]
@@ -131,13 +132,13 @@ def _asg(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) ->
     pool = _pool_tier(tags)[0]
     dist = dig(mixed, "instancesDistribution", default={})
     if not mixed or hi is None:
-        return [Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on_demand", types, lo, hi)]
+        return [Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on-demand", types, lo, hi)]
     base = min(_int(dist.get("onDemandBaseCapacity")), hi)
     od_pct = _int(dist.get("onDemandPercentageAboveBaseCapacity"), 100)
     spot = (hi - base) * (100 - od_pct) // 100
-    rows = [Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on_demand", types[:1], base, base)]
+    rows = [Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on-demand", types[:1], base, base)]
     if hi - base - spot:
-        rows.append(Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on_demand", types, 0, hi - base - spot))
+        rows.append(Capacity(view, "aws", region_of(view, s), pool, "on-demand", "on-demand", types, 0, hi - base - spot))
     if spot:
         rows.append(Capacity(view, "aws", region_of(view, s), pool, "spot", "spot", types, 0, spot))
     return rows
@@ -157,7 +158,7 @@ def _node_pool(view: ResourceView, s: Mapping[str, Any]) -> list[Capacity]:
     else:
         lo = hi = _int(view.get("nodeCount"), _int(view.get("initialNodeCount"), 1)) * zones
     affinity = dig(cfg, "reservationAffinity", "consumeReservationType", default="")
-    purchase = "spot" if cfg.get("spot") or cfg.get("preemptible") else "reserved" if "SPECIFIC" in affinity else "on_demand"
+    purchase = "spot" if cfg.get("spot") or cfg.get("preemptible") else "reserved" if "SPECIFIC" in affinity else "on-demand"
     ssds = _int(dig(cfg, "localNvmeSsdBlockConfig", "localSsdCount")) or _int(dig(cfg, "ephemeralStorageLocalSsdConfig", "localSsdCount"))
     machine = cfg.get("machineType")
     return [Capacity(view, "gcp", region_of(view, s), pool, tier, purchase, (machine,) if machine else (), lo, hi, ssds,
@@ -210,7 +211,7 @@ def _mig(view: ResourceView, s: Mapping[str, Any], views: list[ResourceView]) ->
     sched = template.get("scheduling", default={}) if template else {}
     spot = sched.get("provisioningModel") == "SPOT" or bool(sched.get("preemptible"))
     reserved = template is not None and "SPECIFIC" in str(template.get("reservationAffinity", "type", default=""))
-    purchase = "spot" if spot else "reserved" if reserved else "on_demand"
+    purchase = "spot" if spot else "reserved" if reserved else "on-demand"
     flex = sched.get("provisioningModel") == "FLEX_START"
     machine = template.get("machineType") if template else None
     ssds = sum(1 for d in (template.get("disks", default=[]) if template else []) if d.get("type") == "SCRATCH")

@@ -13,6 +13,7 @@ from policies.rules.base import Finding, Rule, prop
 from policies.rules.fleet import Capacity, cloud_of, gpu_capacity
 from policies.rules.safety import containers, vllm_repo, boot_script
 from policies.rules.view import ResourceView, dig
+from components.catalog.vocab import Cloud
 
 _TORCH_TO_DTYPE = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16"}
 _FLAG = re.compile(r"(--[a-z0-9-]+)[ =]([^\s)\"']+)")
@@ -23,7 +24,7 @@ class Engine:
     """One vLLM engine as deployed: where it is declared, its model, TP and context, the pools it may run on."""
 
     view: ResourceView
-    cloud: str | None
+    cloud: Cloud | None
     served: str
     flags: dict[str, str]
     pools: tuple[str, ...]

@@ -283,7 +283,7 @@ def test_cost_items_of_the_fleet_match_catalog_prices_and_group_bounds(request, 
         assert sum(i["count_max"] for i in mine) == group["maxSize"]
     for item in items:
         price = catalog.price("aws", item["instance_type"], region)
-        od = price.capacity_block or price.on_demand if item["purchase"] == "capacity_block" else price.on_demand
+        od = price.capacity_block or price.on_demand if item["purchase"] == "capacity-block" else price.on_demand
         assert item["hourly"]["worst"] == pytest.approx(od * item["count_max"], abs=1e-3)
         if item["purchase"] != "spot":
             assert item["hourly"]["best"] == pytest.approx(od * item["count_max"], abs=1e-3)

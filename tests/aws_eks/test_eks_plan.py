@@ -186,20 +186,20 @@ def test_each_model_reads_only_its_own_prefix_through_pod_identity(plans, key):
     arn_in = {str(b.options.get("provider")): b.outputs["arn"] for b in plan.of_type("aws:s3/bucket:Bucket")}
     associations = plan.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     for model in spec.models:
-        readers = [r for r in plan.of_type("gpuinfra:aws:WeightsAccess") if r.name.startswith(f"{model.name}-")]
+        readers = [r for r in plan.of_type("gpuinfra:aws:EksWeightsAccess") if r.name.startswith(f"{model.name}-")]
         assert readers, model.name
         for reader in readers:
-            policy = plan.children("gpuinfra:aws:WeightsAccess", reader.name, "aws:iam/rolePolicy:RolePolicy")[0]
+            policy = plan.children("gpuinfra:aws:EksWeightsAccess", reader.name, "aws:iam/rolePolicy:RolePolicy")[0]
             doc = policy_doc(policy)
             objects = [r for s in doc["Statement"] if "s3:GetObject" in s["Action"] for r in s["Resource"]]
             bucket_arn = arn_in[str(policy.options.get("provider"))]
             assert objects == [f"{bucket_arn}/{names.model_prefix(model.name, model.revision)}*"]
             actions = {a for s in doc["Statement"] for a in s["Action"]}
             assert actions <= {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}
-            role = plan.children("gpuinfra:aws:WeightsAccess", reader.name, "aws:iam/role:Role")[0]
+            role = plan.children("gpuinfra:aws:EksWeightsAccess", reader.name, "aws:iam/role:Role")[0]
             trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
             assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
-            mine = [a for a in associations if a.parent == {"type": "gpuinfra:aws:WeightsAccess", "name": reader.name}]
+            mine = [a for a in associations if a.parent == {"type": "gpuinfra:aws:EksWeightsAccess", "name": reader.name}]
             assert [(a.inputs["namespace"], a.inputs["serviceAccount"]) for a in mine] == [
                 (spec.serving.namespace, scheduling.serving_service_account(model.name))]
             assert mine[0].inputs["roleArn"] == role.outputs["arn"]

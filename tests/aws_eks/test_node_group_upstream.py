@@ -111,4 +111,4 @@ def test_policies_still_see_the_capacity_block_rungs_gpu_type(plans):
                for r in plans["block"].resources]
     rows = [c for c in gpu_capacity(from_records(records), {"aws_region": "us-east-1"}) if c.tier == "capacity-block"]
     configured = capacity_block_raw()["gpuinfra:aws"]["capacity_blocks"][0]["instance_type"]
-    assert [(c.purchase, c.instance_types) for c in rows] == [("capacity_block", (configured,))]
+    assert [(c.purchase, c.instance_types) for c in rows] == [("capacity-block", (configured,))]

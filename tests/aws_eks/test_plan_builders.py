@@ -40,9 +40,9 @@ def test_group_patterns_never_match_a_sibling_rung():
 def test_priorities_order_reserved_floor_spot_fallback_with_catch_all_last():
     ladder = LadderPlan("aws", "h200", "us-east-1", (
         Rung("reserved", "reserved", 1, 1, ("p5en.48xlarge",), "odcr"),
-        Rung("on-demand", "on_demand", 1, 1, ("p5en.48xlarge",)),
+        Rung("on-demand", "on-demand", 1, 1, ("p5en.48xlarge",)),
         Rung("spot", "spot", 0, 2, ("p5en.48xlarge",)),
-        Rung("on-demand-fallback", "on_demand", 0, 2, ("p5en.48xlarge",)),
+        Rung("on-demand-fallback", "on-demand", 0, 2, ("p5en.48xlarge",)),
     ))
     table = yaml.safe_load(autoscaler.priority_configmap_data([ladder])["priorities"])
     assert list(table) == sorted(table, reverse=True)

@@ -80,7 +80,7 @@ def test_a_new_rung_adds_resources_and_removing_it_removes_them(plans, plan_diff
     grown, shrunk = plan_diff.diff_plans(before, after), plan_diff.diff_plans(after, before)
     floor = rung_name("l4-spot", "on-demand")
     assert (NODE_GROUP, floor) in grown.added
-    assert [i["purchase"] for i in grown.items_added if i["resource"] == floor] == ["on_demand"]
+    assert [i["purchase"] for i in grown.items_added if i["resource"] == floor] == ["on-demand"]
     assert grown.removed == () and set(shrunk.removed) == set(grown.added) and shrunk.added == ()
     assert {i["resource"] for i in shrunk.items_removed} == {i["resource"] for i in grown.items_added}
     # An on-demand floor is paid all month: the best case rises too.

@@ -41,7 +41,7 @@ def _expected_needs(stack: str, pool: str) -> dict[str, int]:
     for rung in ladder.rungs:
         vcpu = max(catalog.instance(cloud, t).vcpu for t in rung.instance_types)
         family = catalog.instance(cloud, rung.instance_types[0]).quota_family
-        bucket = "spot" if rung.purchase == "spot" else "on_demand"
+        bucket = "spot" if rung.purchase == "spot" else "on-demand"
         needs[f"{family}/{bucket}"] = needs.get(f"{family}/{bucket}", 0) + rung.max_nodes * vcpu
     return needs
 
@@ -50,7 +50,7 @@ def test_pool_needs_zones_and_short_quota(gateway, moto_url):
     state, url = gateway
     needs = _expected_needs("prod", "h200-use1")
     # P on-demand quota one node short of the ladder's maximum; spot covered exactly.
-    state.quotas["us-east-1"] = _quota_rows({("P", "on_demand"): needs["P/on_demand"] - 192,
+    state.quotas["us-east-1"] = _quota_rows({("P", "on-demand"): needs["P/on-demand"] - 192,
                                              ("P", "spot"): needs["P/spot"]})
     result = run_script("capacity", ["--stack", "prod", "--pool", "h200-use1", "--json", "--endpoint-url", url,
                                      "--page-size", "1"])
@@ -59,8 +59,8 @@ def test_pool_needs_zones_and_short_quota(gateway, moto_url):
     assert report["needs"] == needs
     assert {z["zone"] for z in report["zones"]} == _moto_zones(moto_url, "us-east-1", "p5en.48xlarge")
     quotas = {q["code"]: q for q in report["quotas"]}
-    assert quotas[QUOTA_CODES[("P", "on_demand")]]["ok"] is False
-    assert quotas[QUOTA_CODES[("P", "on_demand")]]["headroom"] == -192
+    assert quotas[QUOTA_CODES[("P", "on-demand")]]["ok"] is False
+    assert quotas[QUOTA_CODES[("P", "on-demand")]]["headroom"] == -192
     assert quotas[QUOTA_CODES[("P", "spot")]]["ok"] is True
     assert all(z["quota_ok"] is False for z in report["zones"])
     assert state.calls["ListServiceQuotas"] >= 3  # 3 quota rows, page size 1: every page was read
@@ -176,7 +176,7 @@ def test_gcp_pool_zones_machine_types_and_quotas(gcp):
     gpus = load_catalog().instance("gcp", "a3-highgpu-8g").gpu_count
     spot = sum(r.max_nodes for r in ladder.rungs if r.purchase == "spot") * gpus
     on_demand = sum(r.max_nodes for r in ladder.rungs if r.purchase != "spot") * gpus
-    assert report["needs"] == {"nvidia-h100-80gb/on_demand": on_demand, "nvidia-h100-80gb/spot": spot}
+    assert report["needs"] == {"nvidia-h100-80gb/on-demand": on_demand, "nvidia-h100-80gb/spot": spot}
     assert [(z["zone"], z["missing"]) for z in report["zones"]] == [
         ("us-central1-a", []), ("us-central1-b", ["a3-highgpu-8g"])]  # pool region only; offering zone first
     quotas = {q["metric"]: q for q in report["quotas"]}

@@ -59,11 +59,11 @@ def test_capacity_block_without_opt_in_has_no_rung_and_no_cost():
     pool["capacity"]["reservation"] = "cb-h200"
     spec = _spec(raw)
     assert plan_ladder(spec, *spec.pool("h200-use1")).rung("capacity-block") is None
-    assert not [i for i in estimate_cost(plan_basis(spec)).items if i.purchase == "capacity_block"]
+    assert not [i for i in estimate_cost(plan_basis(spec)).items if i.purchase == "capacity-block"]
     raw["gpuinfra:aws"]["allow_capacity_block_purchase"] = True
     spec = _spec(raw)
     assert plan_ladder(spec, *spec.pool("h200-use1")).rung("capacity-block") is not None
-    items = {i.resource: i for i in estimate_cost(plan_basis(spec)).items if i.purchase == "capacity_block"}
+    items = {i.resource: i for i in estimate_cost(plan_basis(spec)).items if i.purchase == "capacity-block"}
     assert set(items) == {"h200-use1-capacity-block", "cb-h200"}
     assert items["cb-h200"].hourly.worst == 0  # fully consumed by the pool: no idle block capacity
 
@@ -111,7 +111,7 @@ def test_cost_json_contract():
     assert set(doc["monthly"]) == {"best", "expected", "worst"}
     for item in doc["items"]:
         assert set(item) == {"resource", "type", "instance_type", "region", "count_min", "count_max", "purchase", "hourly"}
-        assert item["purchase"] in ("reserved", "on_demand", "spot", "capacity_block")
+        assert item["purchase"] in ("reserved", "on-demand", "spot", "capacity-block")
 
 
 def test_names_are_stable_when_pools_are_reordered():

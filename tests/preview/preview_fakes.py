@@ -9,7 +9,7 @@ def build(run):
         "cost": {
             "items": [{
                 "resource": "store-l4", "type": "aws:ec2/launchTemplate:LaunchTemplate", "instance_type": "g6.xlarge",
-                "region": "us-west-2", "count_min": 1, "count_max": 2, "purchase": "on_demand",
+                "region": "us-west-2", "count_min": 1, "count_max": 2, "purchase": "on-demand",
                 "hourly": {"best": 0.8, "expected": 1.2, "worst": 1.6},
             }],
             "hourly": {"best": 0.8, "expected": 1.2, "worst": 1.6},

@@ -8,6 +8,7 @@ from components.k8s.manifests.names import (
 from components.plan.workloads import WorkloadPlan
 from components.plan.scheduling import LABEL_POOL
 from components.plan.serving_layer import ExposurePlan
+from components.catalog.vocab import GCP
 
 SCRAPE_INTERVAL = "15s"
 #: AWS Load Balancer Controller annotations (NLB, IP targets) - kubernetes-sigs/aws-load-balancer-controller
@@ -30,11 +31,11 @@ def service(w: WorkloadPlan) -> dict:
 def exposed_service(w: WorkloadPlan, serving: ExposurePlan) -> dict | None:
     """A LoadBalancer Service beside the ClusterIP one for ``internal``/``public`` exposure (AWS, or GKE
     internal); None for ``cluster-ip`` and for GKE public, which goes through ``public_ingress``."""
-    if serving.exposure == "cluster-ip" or (serving.exposure == "public" and w.cloud == "gcp"):
+    if serving.exposure == "cluster-ip" or (serving.exposure == "public" and w.cloud == GCP):
         return None
     base = service(w)
     port = {"name": PORT_NAME, "port": SERVING_PORT, "targetPort": PORT_NAME, "protocol": "TCP"}
-    if w.cloud == "gcp":
+    if w.cloud == GCP:
         annotations = {"networking.gke.io/load-balancer-type": "Internal"}
     else:
         scheme = "internal" if serving.exposure == "internal" else "internet-facing"
@@ -52,7 +53,7 @@ def exposed_service(w: WorkloadPlan, serving: ExposurePlan) -> dict | None:
 def public_ingress(w: WorkloadPlan, serving: ExposurePlan) -> dict | None:
     """GKE public endpoint: an external Application Load Balancer (Ingress) with the pre-created Google
     managed certificate ``tls_certificate``, HTTPS only."""
-    if serving.exposure != "public" or w.cloud != "gcp":
+    if serving.exposure != "public" or w.cloud != GCP:
         return None
     name = service_name(w.model, w.pool)
     return {

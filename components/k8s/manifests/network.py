@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from components.k8s.manifests.names import PART_OF, ROUTER_PART_OF, SERVING_PORT
+from components.catalog.vocab import GCP, Cloud
 
 VLLM_PODS = {"matchLabels": {"app.kubernetes.io/name": "vllm"}}
 #: Private address ranges (RFC 1918): where an internal load balancer's traffic comes from.
@@ -45,7 +46,7 @@ def allow_dns(namespace: str) -> dict:
         {"protocol": "UDP", "port": 53}, _tcp(53)]}])
 
 
-def vllm_ingress(namespace: str, monitoring_namespace: str | None, provider: str, exposure: str, cloud: str) -> dict:
+def vllm_ingress(namespace: str, monitoring_namespace: str | None, provider: str, exposure: str, cloud: Cloud) -> dict:
     """Ingress to vLLM's port only from the router/gateway pods, Prometheus, and the load balancer."""
     router = {"namespaceSelector": {"matchLabels": {PART_OF: ROUTER_PART_OF}},
               "podSelector": {"matchLabels": {PART_OF: ROUTER_PART_OF}}}
@@ -57,13 +58,13 @@ def vllm_ingress(namespace: str, monitoring_namespace: str | None, provider: str
         rules.append({"from": [prometheus], "ports": [_tcp(SERVING_PORT)]})
     if exposure != "cluster-ip":
         ranges = ["0.0.0.0/0"] if exposure == "public" else list(PRIVATE_RANGES)
-        if cloud == "gcp" and exposure != "public":
+        if cloud == GCP and exposure != "public":
             ranges += list(GCP_HEALTH_CHECK_RANGES)
         rules.append({"from": [{"ipBlock": {"cidr": c}} for c in ranges], "ports": [_tcp(SERVING_PORT)]})
     return _policy("vllm-ingress", namespace, VLLM_PODS, ingress=rules)
 
 
-def vllm_egress(namespace: str, cloud: str) -> dict:
+def vllm_egress(namespace: str, cloud: Cloud) -> dict:
     """Egress of vLLM pods and their loaders: the bucket over HTTPS, the credential endpoint.
 
     The bucket endpoint (S3 regional endpoint behind the VPC gateway endpoint, or storage.googleapis.com)
@@ -74,7 +75,7 @@ def vllm_egress(namespace: str, cloud: str) -> dict:
     return _policy("vllm-egress", namespace, VLLM_PODS, egress=rules)
 
 
-def network_policies(namespace: str, monitoring_namespace: str | None, provider: str, exposure: str, cloud: str) -> list[dict]:
+def network_policies(namespace: str, monitoring_namespace: str | None, provider: str, exposure: str, cloud: Cloud) -> list[dict]:
     """Every NetworkPolicy of the serving namespace."""
     return [default_deny(namespace), allow_dns(namespace),
             vllm_ingress(namespace, monitoring_namespace, provider, exposure, cloud), vllm_egress(namespace, cloud)]

@@ -1,6 +1,7 @@
 """The model router's gateway (Envoy Gateway + body-based router): Helm values and policy objects (pure dicts)."""
 from __future__ import annotations
 
+from components.catalog.vocab import GCP, Cloud
 from components.k8s.manifests.access import AWS_NLB, AWS_TLS_POLICY
 from components.k8s.manifests.names import GATEWAY, MODEL_HEADER, PART_OF, ROUTER_PART_OF
 from components.plan.routing import BUCKET_HEADER
@@ -80,12 +81,12 @@ def namespace() -> dict:
     return {"metadata": {"name": NAMESPACE, "labels": dict(LABELS)}}
 
 
-def _service(serving: ExposurePlan, cloud: str) -> dict:
+def _service(serving: ExposurePlan, cloud: Cloud) -> dict:
     """Envoy's Service by exposure; TLS terminates on the cloud load balancer with ``tls_certificate``."""
     service: dict = {"name": ENVOY_SERVICE, "type": "ClusterIP"}
     if serving.exposure == "cluster-ip":
         return service
-    if cloud == "gcp":
+    if cloud == GCP:
         if serving.exposure == "public":  # the external Application Load Balancer (router_ingress) reaches it
             return service | {"annotations": {"cloud.google.com/neg": '{"ingress": true}',
                                               "cloud.google.com/backend-config": f'{{"default": "{BACKEND_CONFIG}"}}'}}
@@ -99,7 +100,7 @@ def _service(serving: ExposurePlan, cloud: str) -> dict:
     return service | {"type": "LoadBalancer", "annotations": annotations}
 
 
-def envoy_proxy(serving: ExposurePlan, cloud: str) -> dict:
+def envoy_proxy(serving: ExposurePlan, cloud: Cloud) -> dict:
     """EnvoyProxy: replicas, the router label on proxy pods, the Service by exposure, Prometheus stats."""
     return _object(EG_API, "EnvoyProxy", ENVOY_PROXY, {
         "provider": {"type": "Kubernetes", "kubernetes": {

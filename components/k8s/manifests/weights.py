@@ -6,6 +6,7 @@ from components.plan.engine_args import EngineArgs
 from components.plan.workloads import WorkloadPlan
 from components.plan.names import model_prefix
 from components.plan.storage import NVME_MOUNT
+from components.catalog.vocab import AWS, BUCKET_SCHEME, Cloud
 
 #: nodeadm's ``localStorage: RAID0`` (setup-local-disks) mounts the md array at ``/mnt/k8s-disks/0`` and
 #: bind-mounts kubelet/containerd/pod logs onto it; ``/mnt/k8s-disks`` itself stays on the root volume
@@ -25,9 +26,9 @@ PULL_POLICY = "Always"
 _GCLOUD_PYTHON = 'exec "$(command -v python3 || echo /usr/lib/google-cloud-sdk/platform/bundledpythonunix/bin/python3)" "$@"'
 
 
-def scheme(cloud: str) -> str:
+def scheme(cloud: Cloud) -> str:
     """Bucket URI scheme of a cloud."""
-    return "s3" if cloud == "aws" else "gs"
+    return BUCKET_SCHEME[cloud]
 
 
 def bucket_uri(w: WorkloadPlan) -> str:
@@ -52,7 +53,7 @@ def cache_volume(w: WorkloadPlan) -> dict:
     """EKS: a hostPath on the RAID0 array, shared by every pod of the node (one download per node).
     GKE: an emptyDir, which lives on the node's local SSD when the pool uses ephemeral-storage local SSD
     (GKE's supported way to reach local SSD without privileged setup; one download per pod)."""
-    if w.cloud == "aws":
+    if w.cloud == AWS:
         return {"name": "weights-cache", "hostPath": {"path": EKS_CACHE_HOST_PATH, "type": "DirectoryOrCreate"}}
     return {"name": "weights-cache", "emptyDir": {"sizeLimit": f"{w.cache_gib}Gi"}}
 
@@ -85,14 +86,14 @@ def _sync_args(w: WorkloadPlan) -> list[str]:
     """The sync script's arguments: copy this revision, then prune the model's revisions the plan no longer serves."""
     keep = [arg for rev in w.cache_revisions for arg in ("--keep", rev)]
     return [f"{SCRIPT_DIR}/{SCRIPT_NAME}", "--source", bucket_uri(w), "--dest", local_path(w),
-            "--copier", "s5cmd" if w.cloud == "aws" else "gcloud", "--prune", *keep]
+            "--copier", "s5cmd" if w.cloud == AWS else "gcloud", "--prune", *keep]
 
 
 def _sync_container(w: WorkloadPlan, bucket: object) -> dict:
     env = [{"name": BUCKET_ENV, "value": bucket}, {"name": "HOME", "value": "/tmp"}]
     mounts = [{"name": "weights-cache", "mountPath": NVME_MOUNT}, {"name": "sync-script", "mountPath": SCRIPT_DIR,
               "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}]
-    if w.cloud == "aws":
+    if w.cloud == AWS:
         env += [{"name": "AWS_REGION", "value": w.region}]
         mounts.append({"name": "tools", "mountPath": TOOLS_DIR, "readOnly": True})
         command = ["python3", *_sync_args(w), "--binary", f"{TOOLS_DIR}/s5cmd"]
@@ -115,7 +116,7 @@ def init_containers(w: WorkloadPlan, bucket: object) -> list[dict]:
     if w.load_format != "nvme-cache":
         return []
     sync = _sync_container(w, bucket)
-    if w.cloud != "aws":
+    if w.cloud != AWS:
         return [sync]
     tool = {"name": "s5cmd-binary", "image": image("s5cmd"), "imagePullPolicy": PULL_POLICY,
             "command": ["/bin/cp", "/s5cmd", f"{TOOLS_DIR}/s5cmd"], "securityContext": _restricted(),
@@ -129,6 +130,6 @@ def weight_volumes(w: WorkloadPlan, script_config_map: str) -> list[dict]:
         return []
     volumes = [cache_volume(w), {"name": "sync-script", "configMap": {"name": script_config_map, "defaultMode": 0o555}},
                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
-    if w.cloud == "aws":
+    if w.cloud == AWS:
         volumes.append({"name": "tools", "emptyDir": {"sizeLimit": "128Mi"}})
     return volumes

@@ -7,6 +7,7 @@ from components.plan.compute_class import LABEL as COMPUTE_CLASS_KEY
 from components.plan.workloads import WorkloadPlan
 from components.plan.scheduling import GPU_TAINT, LABEL_POOL, serving_service_account
 from components.plan.storage import NVME_MOUNT
+from components.catalog.vocab import AWS, GCP
 
 ZONE_KEY = "topology.kubernetes.io/zone"
 GKE_SPOT_KEY = "cloud.google.com/gke-spot"
@@ -24,7 +25,7 @@ def secret_name(w: WorkloadPlan) -> str:
 def tolerations(w: WorkloadPlan) -> list[dict]:
     """The GPU taint every GPU node carries; GKE spot nodes' taint when the pool has a spot rung."""
     out = [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}]
-    if w.cloud == "gcp" and w.spot:
+    if w.cloud == GCP and w.spot:
         out.append({"key": GKE_SPOT_KEY, "operator": "Exists", "effect": "NoSchedule"})
     if w.compute_class:
         # The class's node pools carry its taint (compute_class.LABEL); only pods of the class tolerate it.
@@ -52,7 +53,7 @@ def _env(w: WorkloadPlan, bucket: object) -> list[dict]:
         env.append({"name": HF_TOKEN, "valueFrom": {"secretKeyRef": {"name": secret_name(w), "key": HF_TOKEN}}})
     if w.load_format == "stream":
         env.append({"name": BUCKET_ENV, "value": bucket})
-        if w.cloud == "aws":
+        if w.cloud == AWS:
             env.append({"name": "AWS_REGION", "value": w.region})
     return env
 
@@ -64,7 +65,7 @@ def _args(w: WorkloadPlan) -> list[str]:
 
 def _resources(w: WorkloadPlan) -> dict:
     amounts = {"cpu": str(w.cpu), "memory": f"{w.memory_gib}Gi", "nvidia.com/gpu": str(w.tp)}
-    if w.load_format == "nvme-cache" and w.cloud == "gcp":
+    if w.load_format == "nvme-cache" and w.cloud == GCP:
         amounts["ephemeral-storage"] = f"{w.cache_gib + 10}Gi"  # the emptyDir cache + logs/scratch
     limits = {k: v for k, v in amounts.items() if k != "cpu"}  # no CPU limit: throttling hurts latency
     return {"requests": amounts, "limits": limits}
