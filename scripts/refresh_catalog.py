@@ -4,6 +4,7 @@ Usage (from the repo root):
     python scripts/refresh_catalog.py --dry-run
     python scripts/refresh_catalog.py --cloud aws --region us-east-1 --types p5en.48xlarge,p5.48xlarge
     python scripts/refresh_catalog.py --cloud gcp
+    python scripts/refresh_catalog.py --savings-plans --types p5en.48xlarge   # AWS Savings Plans rates
 
 Prints old -> new per type/region with % change, rows added, and rows the API did not answer for ("not
 refreshed": kept, never dropped). Exits 2 without writing when a refreshed row fails catalog validation.
@@ -23,9 +24,9 @@ import typer  # noqa: E402
 
 from components.catalog import load_raw  # noqa: E402
 from components.catalog.load import DATA_DIR  # noqa: E402
-from components.ops import clients, prices_aws, prices_gcp  # noqa: E402
+from components.ops import clients, prices_aws, prices_gcp, prices_savings  # noqa: E402
 from components.ops.errors import EXIT_CODES_HELP, OpsError, run_cli, split_list  # noqa: E402
-from components.ops.refresh import LivePrice, refresh  # noqa: E402
+from components.ops.refresh import LivePrice, refresh, targets  # noqa: E402
 
 app = typer.Typer(add_completion=False, help=__doc__)
 EPILOG = f"{EXIT_CODES_HELP} {clients.BUDGET_HELP}"
@@ -67,6 +68,25 @@ def gcp_fetcher(data_dir: Path, endpoint: Optional[str], anonymous: bool, page_s
     return fetch
 
 
+def _savings_plans(cloud: str, types: Optional[str], region: Optional[str], data_dir: Path,
+                   endpoint_url: Optional[str], page_size: Optional[int], dry_run: bool) -> None:
+    """AWS Savings Plans rates of the catalog's AWS (type, region) rows into commitments.yaml."""
+    import datetime  # noqa: PLC0415
+
+    if cloud == "gcp":
+        raise OpsError("--savings-plans: AWS only (GCP committed-use rates are not refreshed live yet)")
+    section = load_raw("aws_instances.yaml", data_dir)["instances"]
+    wanted = split_list(types)
+    unknown = sorted(set(wanted or ()) - set(section))
+    if unknown:
+        raise OpsError(f"--types: {', '.join(unknown)} not in the AWS catalog (known: {', '.join(sorted(section))})")
+    client = clients.aws_client("savingsplans", clients.PRICING_REGION, endpoint_url)  # a global API
+    for line in prices_savings.refresh_savings_plans(client, targets(section, wanted, split_list(region)),
+                                                     Path(data_dir) / "commitments.yaml", dry_run,
+                                                     datetime.date.today(), page_size):
+        typer.echo(line)
+
+
 @app.command(epilog=EPILOG)
 def main(
     cloud: str = typer.Option("all", help="aws, gcp or all."),
@@ -79,14 +99,18 @@ def main(
     billing_endpoint: Optional[str] = typer.Option(None, help="Cloud Billing endpoint override (tests)."),
     gcp_anonymous: bool = typer.Option(False, help="Anonymous GCP credentials (loopback tests only)."),
     page_size: Optional[int] = typer.Option(None, min=1, help="Page size (tests exercise pagination)."),
+    savings_plans: bool = typer.Option(False, "--savings-plans", help="Refresh AWS Savings Plans rates (no upfront, "
+                                       "1 and 3 years, Compute and EC2 Instance) in commitments.yaml instead."),
 ) -> None:
-    """Refresh on-demand and spot prices in the catalog data files."""
+    """Refresh on-demand and spot prices in the catalog data files (or, with --savings-plans, AWS commitment rates)."""
     def body() -> None:
         if cloud not in ("aws", "gcp", "all"):
             raise OpsError(f"--cloud: {cloud!r} must be aws, gcp or all")
         load_raw("gpus.yaml", data_dir)  # fails early, one line, on a wrong --data-dir
         clients.check_endpoint("--endpoint-url", endpoint_url)
         clients.RetryBudget.from_env()  # a bad GPUINFRA_* budget variable is refused before any call
+        if savings_plans:
+            return _savings_plans(cloud, types, region, data_dir, endpoint_url, page_size, dry_run)
         fetchers = {}
         if cloud in ("aws", "all"):
             fetchers["aws"] = aws_fetcher(endpoint_url, page_size)

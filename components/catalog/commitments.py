@@ -37,7 +37,15 @@ class CommitmentRate:
 @functools.cache
 def _rows() -> dict:
     data = yaml.safe_load(COMMITMENTS_FILE.read_text())
-    rates = data.get("rates") if isinstance(data, dict) else None
+    return validate_rates(data.get("rates") if isinstance(data, dict) else None)
+
+
+def validate_rates(rates: object) -> dict:
+    """The ``rates`` mapping of commitments.yaml, checked: known keys for each cloud, positive rates, source and date.
+
+    Raises:
+        CatalogError: naming the first bad row.
+    """
     if not isinstance(rates, dict):
         raise CatalogError("commitments.yaml: missing mapping 'rates'")
     for cloud, types in rates.items():

@@ -83,7 +83,7 @@ def check_commitments(basis: PlanBasis) -> None:
                 known = ", ".join(priced_commitments(cloud, commitment)) or "none yet"
                 raise ConfigError(path, f"{commitment!r}: no dated rate for {pool.instance_types[0]} in {region} in "
                                         f"components/catalog/data/commitments.yaml (priced: {known}); set none or "
-                                        "add the rate with its source and date")
+                                        "add the rate with its source and date (AWS: scripts/refresh_catalog.py --savings-plans)")
 
 
 def committed_rate(basis: PlanBasis, ladder: LadderPlan, rung: Rung) -> float | None:

@@ -1,8 +1,9 @@
 """Loopback AWS gateway for tests: forwards to a moto server, injects throttling/denials, serves what moto lacks.
 
 moto 5.2.5 implements EC2 offerings/spot history and S3, but not Pricing ``GetProducts``, Service Quotas for
-``ec2`` (only ``vpc``) nor EC2 ``DescribeCapacityBlockOfferings``: those three are answered here with the real
-wire protocols (AWS JSON 1.1 with X-Amz-Target; EC2 query XML), paginated with NextToken/MaxResults.
+``ec2`` (only ``vpc``), EC2 ``DescribeCapacityBlockOfferings`` nor Savings Plans ``DescribeSavingsPlansOfferingRates``:
+those are answered here with the real wire protocols (AWS JSON 1.1 with X-Amz-Target; EC2 query XML; rest-json POST
+to the operation's path, botocore savingsplans 2019-06-28), paginated with NextToken/MaxResults (nextToken/maxResults).
 """
 from __future__ import annotations
 
@@ -19,6 +20,21 @@ EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 JSON_OPS = {"AWSPriceListService.GetProducts": "GetProducts",
             "ServiceQuotasV20190624.ListServiceQuotas": "ListServiceQuotas",
             "ServiceQuotasV20190624.GetAWSDefaultServiceQuota": "GetAWSDefaultServiceQuota"}
+
+
+def savings_rate(instance_type: str, region: str, plan: str, years: int, usd: str, usage: str = "BoxUsage",
+                 operation: str = "RunInstances", payment: str = "No Upfront", description: str = "Linux/UNIX",
+                 tenancy: str = "shared") -> dict:
+    """One SavingsPlanOfferingRate (botocore savingsplans 2019-06-28 shape) for an EC2 instance-hour."""
+    prefix = "" if region == "us-east-1" else {"us-west-2": "USW2-", "eu-west-1": "EU-"}.get(region, "XX-")
+    return {"savingsPlanOffering": {"offeringId": str(uuid.uuid4()), "paymentOption": payment, "planType": plan,
+                                    "durationSeconds": years * 31_536_000, "currency": "USD",
+                                    "planDescription": f"{years} year No Upfront {plan} Savings Plan"},
+            "rate": usd, "unit": "Hrs", "productType": "EC2", "serviceCode": "AmazonEC2",
+            "usageType": f"{prefix}{usage}:{instance_type}", "operation": operation,
+            "properties": [{"name": "region", "value": region}, {"name": "instanceType", "value": instance_type},
+                           {"name": "instanceFamily", "value": instance_type.split(".")[0]},
+                           {"name": "productDescription", "value": description}, {"name": "tenancy", "value": tenancy}]}
 
 
 def price_item(instance_type: str, region: str, usd: str) -> str:
@@ -51,6 +67,7 @@ class Gateway:
         self.products: list[dict] = []   # {"instanceType", "regionCode", "usd"}
         self.quotas: dict[str, list[dict]] = {}  # region -> Quota dicts
         self.blocks: list[dict] = []     # capacity block offers (with "region")
+        self.savings_rates: list[dict] = []  # SavingsPlanOfferingRate dicts as the API returns them
         self.lock = threading.Lock()
 
     def inject(self, op: str, count: int, kind: str = "throttle") -> None:
@@ -108,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         form = urllib.parse.parse_qs(body.decode("latin-1")) if b"Action=" in body[:200] else {}
         op = JSON_OPS.get(target) or (form.get("Action", [None])[0]) or f"{self.command} s3"
+        if self.path.split("?")[0] == "/DescribeSavingsPlansOfferingRates":
+            op = "DescribeSavingsPlansOfferingRates"
         self.gateway.requests.append((self.command, self.path))
         kind = self.gateway.take_failure(op)
         if kind:
@@ -116,6 +135,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(JSON_OPS[target], json.loads(body or b"{}"))
         if op == "DescribeCapacityBlockOfferings":
             return self._capacity_blocks(form)
+        if op == "DescribeSavingsPlansOfferingRates":
+            return self._savings_rates(json.loads(body or b"{}"))
         self._forward(body)
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _handle
@@ -160,6 +181,21 @@ class Handler(BaseHTTPRequestHandler):
         if token:
             reply["NextToken"] = token
         self._send(200, json.dumps(reply).encode(), "application/x-amz-json-1.1")
+
+    def _savings_rates(self, request: dict) -> None:
+        """Filters like the API: plan types, payment options, products, service codes, and property filters
+        (every filter's values must contain the rate's property of that name)."""
+        def wanted(rate: dict) -> bool:
+            offer, props = rate["savingsPlanOffering"], {p["name"]: p["value"] for p in rate["properties"]}
+            return (offer["planType"] in request.get("savingsPlanTypes", [offer["planType"]])
+                    and offer["paymentOption"] in request.get("savingsPlanPaymentOptions", [offer["paymentOption"]])
+                    and rate["productType"] in request.get("products", [rate["productType"]])
+                    and rate["serviceCode"] in request.get("serviceCodes", [rate["serviceCode"]])
+                    and all(props.get(f["name"]) in f["values"] for f in request.get("filters", [])))
+        items, token = _page([r for r in self.gateway.savings_rates if wanted(r)], request.get("nextToken"),
+                             request.get("maxResults"))
+        payload = {"searchResults": items, **({"nextToken": token} if token else {})}
+        self._send(200, json.dumps(payload).encode(), "application/json")
 
     def _capacity_blocks(self, form: dict) -> None:
         """Filters like the API: type, count, duration, StartDateRange (earliest start), EndDateRange (latest end)."""
