@@ -9,7 +9,6 @@ from components.plan.aws_network import plan_network
 from components.plan.basis import PlanBasis
 from components.plan.pricing import GB_PER_GIB, HOURS_PER_MONTH, Hourly, nlb_hourly
 from components.spec import StackSpec
-from components.catalog.vocab import AWS
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def storage_items(basis: PlanBasis) -> list[CostItem]:
     items = []
     for cloud, key, typ in (("aws", "s3_standard_gb_month", "aws:s3/bucket:Bucket"),
                             ("gcp", "gcs_standard_gb_month", "gcp:storage/bucket:Bucket")):
-        section = spec.aws if cloud == AWS else spec.gcp
+        section = spec.section(cloud)
         if section is None:
             continue
         gib = 0.0

@@ -33,7 +33,7 @@ def _cluster_load_balancers(spec: StackSpec, cloud: Cloud, region: str) -> list[
         return []
     if spec.serving.routing.enabled:
         return [("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", f"{cluster}-router-envoy-proxy")]
-    section = spec.aws if cloud == AWS else spec.gcp
+    section = spec.section(cloud)
     assert section is not None
     pools = [p.name for p in section.gpu_pools if spec.pool_region(cloud, p) == region]
     # GKE public: an Ingress (external Application Load Balancer, one forwarding rule) instead of the Service.

@@ -10,7 +10,7 @@ from components.plan.serving_layer import ServingLayerPlan, plan_serving_layer
 from components.plan.workloads import WorkloadPlan
 from components.spec import StackSpec
 from components.spec.base import Cloud
-from components.catalog.vocab import AWS, GCP
+from components.catalog.vocab import GCP
 
 #: Namespace of the KEDA release (ours) and the ServiceAccount its operator runs as: the chart's
 #: ``serviceAccount.operator.name`` default, used as the operator Deployment's ``serviceAccountName``
@@ -88,7 +88,7 @@ def plan_clusters(basis: PlanBasis, workloads: list[WorkloadPlan], routes: list[
     spec = basis.spec
     out: dict[str, dict] = {}
     for cloud, pool in spec.pools():
-        section = spec.aws if cloud == AWS else spec.gcp
+        section = spec.section(cloud)
         if section is None or section.mode == "vm":
             continue
         region = spec.pool_region(cloud, pool)

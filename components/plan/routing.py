@@ -6,7 +6,7 @@ from typing import Literal
 
 from components.plan.names import cluster_name
 from components.spec import StackSpec
-from components.catalog.vocab import AWS, Cloud
+from components.catalog.vocab import Cloud
 
 #: ``model`` value every vLLM also serves (``--served-model-name <name> auto``): tier and default rules
 #: pick the model for requests naming it, and vLLM rejects a body naming another model.
@@ -74,7 +74,7 @@ def served_by_cluster(spec: StackSpec) -> dict[str, tuple[str, str, dict[str, tu
     """Kubernetes clusters (eks/gke mode) -> (cloud, region, model -> its pools there), in spec order."""
     out: dict[str, tuple[str, str, dict[str, tuple[str, ...]]]] = {}
     for cloud, pool in spec.pools():
-        section = spec.aws if cloud == AWS else spec.gcp
+        section = spec.section(cloud)
         if section is None or section.mode not in K8S_MODES:
             continue
         region = spec.pool_region(cloud, pool)

@@ -5,12 +5,11 @@ from components.plan.sizing import ServingPlan
 from components.spec import StackSpec
 from components.spec.errors import ConfigError, key_path
 from components.spec.models import ModelSpec
-from components.catalog.vocab import AWS
 
 
 def _pool_key(spec: StackSpec, pool_name: str) -> tuple:
     cloud, _ = spec.pool(pool_name)
-    section = spec.aws if cloud == AWS else spec.gcp
+    section = spec.section(cloud)
     index = next(i for i, p in enumerate(section.gpu_pools) if p.name == pool_name)
     return (cloud, "gpu_pools", index, "capacity")
 

@@ -13,7 +13,7 @@ from components.plan.engine_args import EngineArgs
 from components.plan.routing import ROUTER_ALIAS
 from components.plan.sizing import ServingPlan
 from components.spec.models import ModelSpec
-from components.catalog.vocab import AWS, GCP, Cloud
+from components.catalog.vocab import GCP, Cloud
 
 #: Share of a node's vCPU and RAM (per GPU share) a replica requests; the rest is kubelet/system
 #: reservations and the DaemonSets (CNI, device plugin, exporters). EKS reserves ~1 GiB on a 16 GiB node.
@@ -138,7 +138,7 @@ def plan_workloads(basis: PlanBasis) -> list[WorkloadPlan]:
     spec = basis.spec
     out: list[WorkloadPlan] = []
     for plan in basis.serving:
-        section = spec.aws if plan.cloud == AWS else spec.gcp
+        section = spec.section(plan.cloud)
         if not plan.fits or section is None or section.mode == "vm":
             continue
         out.append(workload_plan(basis, plan))

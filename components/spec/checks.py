@@ -75,7 +75,7 @@ def _reservation_names(spec: StackSpec, cloud: Cloud) -> dict[str, tuple[str, in
 
 
 def _check_reservations(spec: StackSpec, cloud: Cloud) -> None:
-    section = spec.aws if cloud == AWS else spec.gcp
+    section = spec.section(cloud)
     if section is None:
         return
     reservations = _reservation_names(spec, cloud)
@@ -128,7 +128,7 @@ def _check_gcp_bucket(spec: StackSpec) -> None:
 
 def _check_reservation_counts(spec: StackSpec, cloud: Cloud) -> None:
     """A reservation holds the reserved nodes its pools pin to it (targeted launches beyond it never start)."""
-    section = spec.aws if cloud == AWS else spec.gcp
+    section = spec.section(cloud)
     if section is None:
         return
     for index, res in enumerate(section.reservations):
@@ -141,7 +141,7 @@ def _check_reservation_counts(spec: StackSpec, cloud: Cloud) -> None:
 def _check_vm_pools(spec: StackSpec) -> None:
     """A VM-mode pool serves exactly one model (one boot script, one vLLM per VM)."""
     for cloud, index, pool in _pools_with_loc(spec):
-        section = spec.aws if cloud == AWS else spec.gcp
+        section = spec.section(cloud)
         if section.mode != "vm":
             continue
         served = [m.name for m in spec.models if pool.name in m.pools]

@@ -67,14 +67,18 @@ class StackSpec(Spec):
                 return cloud, pool
         raise KeyError(name)
 
+    def section(self, cloud: Cloud) -> AwsSpec | GcpSpec | None:
+        """The ``aws`` or ``gcp`` section of ``cloud`` (None when that cloud is not configured)."""
+        return self.aws if cloud == AWS else self.gcp
+
     def pool_regions(self, cloud: Cloud) -> list[str]:
         """Regions holding ``cloud``'s GPU pools, in first-use order."""
-        section = self.aws if cloud == AWS else self.gcp
+        section = self.section(cloud)
         return list(dict.fromkeys(self.pool_region(cloud, p) for p in (section.gpu_pools if section else [])))
 
     def pool_region(self, cloud: Cloud, pool: GpuPoolSpec) -> str:
         """Region of a pool: its own, else its cloud's primary region."""
-        section = self.aws if cloud == AWS else self.gcp
+        section = self.section(cloud)
         region = pool.region or (section.region if section else None)
         assert region, "load_stack_spec fills the primary region"
         return region
