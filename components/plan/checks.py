@@ -10,7 +10,7 @@ from components.plan.bootstrap import (BOOT_SECONDS, GCE_MAX_AUTOHEAL_DELAY_SECO
 from components.catalog.vocab import GCP
 from components.plan.commitments import check_commitments
 from components.plan.gcp_shapes import consumers, gcp_version, gke_channel_minors, gke_channel_offers, node_shape
-from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, served_by_cluster
+from components.plan.routing import DEFAULT_CLIENT, RESERVED_HEADERS, ROUTER_ALIAS, kubernetes_pools_by_model, served_by_cluster
 from components.plan.traffic_checks import check_traffic_replicas
 from components.plan.workloads import canary_replicas
 from components.spec import StackSpec
@@ -99,10 +99,7 @@ def check_canary_routing(spec: StackSpec) -> None:
     Without it nothing installs the Gateway API CRDs, a Gateway or the body-based router an HTTPRoute would need,
     and a Kubernetes Service cannot weight its endpoints (its split would follow the replica counts instead).
     """
-    on_k8s: dict[str, list[str]] = {}
-    for _, _, served in served_by_cluster(spec).values():
-        for model, pools in served.items():
-            on_k8s.setdefault(model, []).extend(pools)
+    on_k8s = kubernetes_pools_by_model(spec)
     for index, model in enumerate(spec.models):
         if model.canary and model.name not in on_k8s:
             # VM fleets (ASGs, MIGs) serve one revision and roll it in place: nothing would run the canary.

@@ -6,7 +6,7 @@ import datetime as dt
 from components.catalog import load_catalog
 from components.plan.compute_class import priority_rows
 from components.plan.aws_reservations import plan_reservations
-from components.plan.routing import routing_rows, served_by_cluster
+from components.plan.routing import kubernetes_pools_by_model, routing_rows
 from components.plan.stack import StackPlan
 from components.plan.traffic_checks import traffic_warnings
 from components.spec import StackSpec
@@ -59,13 +59,10 @@ def warnings(spec: StackSpec, today: dt.date | None = None) -> list[str]:
 
 def canary_warnings(spec: StackSpec) -> list[str]:
     """A canary on a model that also has VM-mode pools splits only the Kubernetes clusters' traffic."""
-    k8s_pools: dict[str, set[str]] = {}
-    for _, _, served in served_by_cluster(spec).values():
-        for model, pools in served.items():
-            k8s_pools.setdefault(model, set()).update(pools)
+    k8s_pools = kubernetes_pools_by_model(spec)
     out = []
     for index, model in enumerate(spec.models):
-        vm_pools = [p for p in model.pools if p not in k8s_pools.get(model.name, set())]
+        vm_pools = [p for p in model.pools if p not in k8s_pools.get(model.name, ())]
         if model.canary and model.name in k8s_pools and vm_pools:
             out.append(f"gpuinfra:models[{index}].canary takes {model.canary.percent}% of the Kubernetes clusters' "
                        f"traffic only: its VM-mode pools ({', '.join(vm_pools)}) serve the stable revision")

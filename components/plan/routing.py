@@ -86,6 +86,15 @@ def served_by_cluster(spec: StackSpec) -> dict[str, tuple[str, str, dict[str, tu
     return {name: entry for name, entry in out.items() if entry[2]}
 
 
+def kubernetes_pools_by_model(spec: StackSpec) -> dict[str, tuple[str, ...]]:
+    """Model -> its pools on eks/gke clusters (models served only on VM-mode pools are absent)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for _, _, served in served_by_cluster(spec).values():
+        for model, pools in served.items():
+            out[model] = (*out.get(model, ()), *pools)
+    return out
+
+
 def _cluster_rules(spec: StackSpec, served: dict[str, tuple[str, ...]]) -> tuple[RouteRule, ...]:
     r = spec.serving.routing
     canary = {m.name: (m.canary.percent if m.canary else 0) for m in spec.models}
